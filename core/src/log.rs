@@ -1,0 +1,711 @@
+//! The log: an ordered list of segments, the last one active.
+
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::vec::Vec;
+
+use crate::config::{Config, SyncPolicy};
+use crate::error::{Error, Result};
+use crate::format::{parse_file_name, HEADER_LEN};
+use crate::index::{entry_pos, Entry};
+use crate::iter::Iter;
+use crate::record::{encode_frame, frame_len, Record};
+use crate::repair::Repair;
+use crate::segment::{remove_files, Segment};
+use crate::storage::{FileKind, Storage, StorageError, StorageFile};
+
+/// Called after every change of the log's end with the new next offset
+/// (appends, suffix truncation, reset). The std layer wakes blocked readers
+/// with it, the browser layer resolves promises.
+pub type AppendHook = Box<dyn Fn(u64) + Send + Sync>;
+
+/// Frames are handed to storage in chunks of at most this many bytes, so a
+/// large batch never holds more than this (plus one record) in RAM.
+const CHUNK: usize = 1 << 20;
+
+/// What a prefix truncation or retention pass removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Removed {
+    /// Whole segments removed.
+    pub segments: usize,
+    /// Records they held.
+    pub records: u64,
+    /// Store and index bytes they held.
+    pub bytes: u64,
+}
+
+/// A description of one segment, for tools and tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentInfo {
+    /// The offset of its first record (and its file names).
+    pub base: u64,
+    /// Records it holds.
+    pub records: u64,
+    /// Bytes of its store file, header included.
+    pub store_bytes: u64,
+    /// Bytes of its index file, header included.
+    pub index_bytes: u64,
+    /// Largest record timestamp, `None` when empty.
+    pub max_timestamp: Option<u64>,
+}
+
+/// A segmented, append-only log of records over a [`Storage`].
+///
+/// One `Log` is one writer: methods that change the log take `&mut self`,
+/// reads take `&self` and may borrow the record bytes from the storage. Use
+/// [`crate::SharedLog`] to share one log between threads.
+pub struct Log<S: Storage> {
+    storage: S,
+    config: Config,
+    /// Sorted by base offset, never empty; the last is the active segment.
+    /// Every segment but the last holds at least one record.
+    segments: Vec<Segment<S::File>>,
+    repairs: Vec<Repair>,
+    poisoned: Option<StorageError>,
+    unsynced_bytes: u64,
+    last_sync_ms: u64,
+    dir_dirty: bool,
+    frames: Vec<u8>,
+    entries: Vec<u8>,
+    hook: Option<AppendHook>,
+}
+
+impl<S: Storage> core::fmt::Debug for Log<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Log")
+            .field("lowest_offset", &self.lowest_offset())
+            .field("next_offset", &self.next_offset())
+            .field("segments", &self.segments.len())
+            .field("poisoned", &self.poisoned)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Storage> Log<S> {
+    /// Opens the log held by `storage`, creating an empty one when it holds
+    /// none, and recovers it after an unclean shutdown (see `FORMAT.md`).
+    ///
+    /// Files whose names are not segment names are ignored. A segment file
+    /// with a foreign or unsupported header is an [`Error::Format`].
+    pub fn open(storage: S, config: Config) -> Result<Self> {
+        config.validate()?;
+        let mut stores = Vec::new();
+        let mut indexes = Vec::new();
+        for name in storage.list()? {
+            match parse_file_name(&name) {
+                Some((base, FileKind::Store)) => stores.push(base),
+                Some((base, FileKind::Index)) => indexes.push(base),
+                None => {}
+            }
+        }
+        stores.sort_unstable();
+        let mut log = Self {
+            last_sync_ms: (config.clock)(),
+            storage,
+            config,
+            segments: Vec::new(),
+            repairs: Vec::new(),
+            poisoned: None,
+            unsynced_bytes: 0,
+            dir_dirty: false,
+            frames: Vec::new(),
+            entries: Vec::new(),
+            hook: None,
+        };
+        for base in indexes {
+            if stores.binary_search(&base).is_err() {
+                log.storage
+                    .remove(&crate::format::file_name(base, FileKind::Index))?;
+                log.repairs
+                    .push(Repair::OrphanIndexRemoved { segment: base });
+                log.dir_dirty = true;
+            }
+        }
+        let mut stores = stores.into_iter();
+        for base in stores.by_ref() {
+            if let Some(prev) = log.segments.last() {
+                if prev.next_offset() != base || prev.count == 0 {
+                    let reason = if prev.count == 0 {
+                        format!("segment {} before it is empty", prev.base)
+                    } else {
+                        format!(
+                            "the segment before it ends at offset {}",
+                            prev.next_offset()
+                        )
+                    };
+                    log.drop_from(base, reason)?;
+                    break;
+                }
+            }
+            let segment = Segment::open(&log.storage, &log.config, base, &mut log.repairs)?;
+            log.segments.push(segment);
+        }
+        for base in stores {
+            log.drop_from(base, "an earlier segment was dropped".into())?;
+        }
+        if log.segments.is_empty() {
+            let base = log.config.initial_offset;
+            log.segments
+                .push(Segment::create(&log.storage, &log.config, base)?);
+            log.dir_dirty = true;
+        }
+        if log.config.sync != SyncPolicy::Manual && !log.repairs.is_empty() {
+            log.sync()?;
+        }
+        Ok(log)
+    }
+
+    /// Removes the unopened segment at `base` during recovery.
+    fn drop_from(&mut self, base: u64, reason: alloc::string::String) -> Result<()> {
+        let mut repairs = Vec::new();
+        let records = Segment::open(&self.storage, &self.config, base, &mut repairs)
+            .map(|s| s.count)
+            .unwrap_or(0);
+        remove_files(&self.storage, base)?;
+        self.dir_dirty = true;
+        self.repairs.push(Repair::SegmentDropped {
+            segment: base,
+            records,
+            reason,
+        });
+        Ok(())
+    }
+
+    /// What recovery changed when this log was opened; empty after a clean
+    /// close.
+    pub fn repairs(&self) -> &[Repair] {
+        &self.repairs
+    }
+
+    /// The configuration the log was opened with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Changes when the log syncs on its own from now on.
+    pub fn set_sync_policy(&mut self, policy: SyncPolicy) {
+        self.config.sync = policy;
+    }
+
+    /// The storage the log lives on.
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
+    /// Installs (or removes) the hook called with the new next offset after
+    /// every change of the log's end.
+    pub fn set_append_hook(&mut self, hook: Option<AppendHook>) {
+        self.hook = hook;
+    }
+
+    fn active(&self) -> &Segment<S::File> {
+        // `segments` is never empty: open and reset create one.
+        &self.segments[self.segments.len() - 1]
+    }
+
+    fn active_mut(&mut self) -> &mut Segment<S::File> {
+        let last = self.segments.len() - 1;
+        &mut self.segments[last]
+    }
+
+    /// The offset of the oldest record, `None` when the log is empty.
+    pub fn lowest_offset(&self) -> Option<u64> {
+        self.segments.iter().find(|s| s.count > 0).map(|s| s.base)
+    }
+
+    /// The offset of the newest record, `None` when the log is empty.
+    pub fn highest_offset(&self) -> Option<u64> {
+        self.lowest_offset().map(|_| self.next_offset() - 1)
+    }
+
+    /// The offset the next appended record will get.
+    pub fn next_offset(&self) -> u64 {
+        self.active().next_offset()
+    }
+
+    /// Whether the log holds no records.
+    pub fn is_empty(&self) -> bool {
+        self.lowest_offset().is_none()
+    }
+
+    /// Records held.
+    pub fn len(&self) -> u64 {
+        self.lowest_offset()
+            .map_or(0, |low| self.next_offset() - low)
+    }
+
+    /// Store and index bytes held, headers included.
+    pub fn size_bytes(&self) -> u64 {
+        self.segments.iter().map(Segment::bytes).sum()
+    }
+
+    /// One description per segment, oldest first.
+    pub fn segments(&self) -> impl ExactSizeIterator<Item = SegmentInfo> + '_ {
+        self.segments.iter().map(|s| SegmentInfo {
+            base: s.base,
+            records: s.count,
+            store_bytes: s.store.len(),
+            index_bytes: s.index.file.len(),
+            max_timestamp: s.max_ts,
+        })
+    }
+
+    fn out_of_range(&self, offset: u64) -> Error {
+        Error::OutOfRange {
+            offset,
+            lowest: self.lowest_offset(),
+            next: self.next_offset(),
+        }
+    }
+
+    /// Index of the segment holding `offset`, or an out-of-range error.
+    pub(crate) fn locate(&self, offset: u64) -> Result<usize> {
+        let found = self.segments.partition_point(|s| s.base <= offset);
+        match found.checked_sub(1) {
+            Some(i) if offset < self.segments[i].next_offset() => Ok(i),
+            _ => Err(self.out_of_range(offset)),
+        }
+    }
+
+    pub(crate) fn segment(&self, i: usize) -> Option<&Segment<S::File>> {
+        self.segments.get(i)
+    }
+
+    /// Reads the record at `offset`, checking its checksum. The payload is
+    /// borrowed from the storage when the backend allows it.
+    pub fn read(&self, offset: u64) -> Result<Record<'_>> {
+        self.segments[self.locate(offset)?].read(offset)
+    }
+
+    /// An iterator over the records from `from` to the end of the log as it
+    /// is now. `from` may equal [`Log::next_offset`] (an empty iterator).
+    pub fn iter(&self, from: u64) -> Result<Iter<'_, S>> {
+        Iter::new(self, from)
+    }
+
+    /// An iterator over every record, oldest first.
+    pub fn records(&self) -> Iter<'_, S> {
+        let from = self.lowest_offset().unwrap_or(self.next_offset());
+        // `from` is in range by construction, so this cannot fail.
+        Iter::new(self, from).unwrap_or_else(|_| Iter::empty(self))
+    }
+
+    /// The first offset whose record timestamp is at least `ts`, or `None`
+    /// when every record is older.
+    ///
+    /// Exact even when callers append with out-of-order timestamps: the
+    /// index keeps each segment's running maximum, and the first entry whose
+    /// running maximum reaches `ts` is the first record whose own timestamp
+    /// does. O(segments + log(records per segment)).
+    pub fn offset_for_timestamp(&self, ts: u64) -> Result<Option<u64>> {
+        for segment in &self.segments {
+            if let Some(offset) = segment.offset_for_timestamp(ts)? {
+                return Ok(Some(offset));
+            }
+        }
+        Ok(None)
+    }
+
+    fn writable(&self) -> Result<()> {
+        match &self.poisoned {
+            Some(e) => Err(Error::Poisoned(e.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs a storage write; a failure poisons the log.
+    fn guard<T>(&mut self, result: Result<T>) -> Result<T> {
+        if let Err(Error::Storage(e)) = &result {
+            self.poisoned = Some(e.clone());
+        }
+        result
+    }
+
+    /// Appends a record stamped with the config's clock; returns its offset.
+    pub fn append(&mut self, payload: &[u8]) -> Result<u64> {
+        let now = (self.config.clock)();
+        self.append_at(payload, now)
+    }
+
+    /// Appends a record with a caller-chosen timestamp; returns its offset.
+    pub fn append_at(&mut self, payload: &[u8], timestamp: u64) -> Result<u64> {
+        self.append_batch_at(core::slice::from_ref(&payload), timestamp)
+    }
+
+    /// Appends records with consecutive offsets in one pass, all stamped
+    /// with the config's clock; returns the first offset. All records are
+    /// checked before any is written: a batch with one record too large
+    /// appends nothing. An empty batch is an [`Error::InvalidArgument`].
+    pub fn append_batch<R: AsRef<[u8]>>(&mut self, records: &[R]) -> Result<u64> {
+        let now = (self.config.clock)();
+        self.append_batch_at(records, now)
+    }
+
+    /// [`Log::append_batch`] with a caller-chosen timestamp for every record.
+    pub fn append_batch_at<R: AsRef<[u8]>>(
+        &mut self,
+        records: &[R],
+        timestamp: u64,
+    ) -> Result<u64> {
+        self.writable()?;
+        let first = self.next_offset();
+        let limit = self.config.record_limit();
+        if records.is_empty() {
+            return Err(Error::InvalidArgument(
+                "an empty batch appends nothing".into(),
+            ));
+        }
+        if let Some(r) = records.iter().find(|r| r.as_ref().len() as u64 > limit) {
+            return Err(Error::RecordTooLarge {
+                len: r.as_ref().len() as u64,
+                max: limit,
+            });
+        }
+        if first.checked_add(records.len() as u64).is_none() {
+            return Err(Error::InvalidArgument(format!(
+                "{} records at offset {first} would overflow the offset space",
+                records.len()
+            )));
+        }
+        let mut done = 0;
+        let mut bytes = 0;
+        while done < records.len() {
+            let written = self.append_chunk(&records[done..], timestamp);
+            let (n, b) = self.guard(written)?;
+            if n == 0 {
+                let rolled = self.roll();
+                self.guard(rolled)?;
+            }
+            done += n;
+            bytes += b;
+        }
+        self.after_write(bytes)?;
+        Ok(first)
+    }
+
+    /// Frames as many of `records` as fit in the active segment (and in one
+    /// chunk) and writes them. Returns (records, bytes) written.
+    fn append_chunk<R: AsRef<[u8]>>(
+        &mut self,
+        records: &[R],
+        timestamp: u64,
+    ) -> Result<(usize, u64)> {
+        let mut frames = core::mem::take(&mut self.frames);
+        let mut entries = core::mem::take(&mut self.entries);
+        frames.clear();
+        entries.clear();
+        let segment = self.active();
+        let mut store_len = segment.store.len();
+        let mut count = segment.count;
+        let max_ts = segment.max_ts.map_or(timestamp, |m| m.max(timestamp));
+        let start = store_len;
+        let mut n = 0;
+        for record in records {
+            let payload = record.as_ref();
+            let len = frame_len(payload.len());
+            if !segment.fits(&self.config, store_len, count, len) || frames.len() >= CHUNK {
+                break;
+            }
+            entries.extend_from_slice(
+                &Entry {
+                    pos: store_len,
+                    max_ts,
+                }
+                .encode(),
+            );
+            encode_frame(&mut frames, segment.base + count, timestamp, payload);
+            store_len += len;
+            count += 1;
+            n += 1;
+        }
+        let result = if n > 0 {
+            self.active_mut()
+                .append(&frames, &entries, n as u64, max_ts)
+        } else {
+            Ok(())
+        };
+        if frames.capacity() > 2 * CHUNK {
+            frames = Vec::new();
+        }
+        self.frames = frames;
+        self.entries = entries;
+        result.map(|()| (n, store_len - start))
+    }
+
+    /// Seals the active segment and starts a new one at the next offset.
+    fn roll(&mut self) -> Result<()> {
+        self.active_mut().flush()?;
+        let base = self.next_offset();
+        let segment = Segment::create(&self.storage, &self.config, base)?;
+        self.segments.push(segment);
+        self.dir_dirty = true;
+        Ok(())
+    }
+
+    /// Applies the sync policy and calls the hook after `bytes` were written.
+    fn after_write(&mut self, bytes: u64) -> Result<()> {
+        self.unsynced_bytes += bytes;
+        let due = match self.config.sync {
+            SyncPolicy::Manual => false,
+            SyncPolicy::EveryAppend => true,
+            SyncPolicy::EveryBytes(n) => self.unsynced_bytes >= n,
+            SyncPolicy::EveryMillis(ms) => {
+                (self.config.clock)().saturating_sub(self.last_sync_ms) >= ms
+            }
+        };
+        if due {
+            self.sync()?;
+        }
+        self.notify();
+        Ok(())
+    }
+
+    fn notify(&self) {
+        if let Some(hook) = &self.hook {
+            hook(self.next_offset());
+        }
+    }
+
+    /// Hands buffered writes to the operating system.
+    pub fn flush(&mut self) -> Result<()> {
+        self.writable()?;
+        let flushed = self.active_mut().flush();
+        self.guard(flushed)
+    }
+
+    /// Makes every record appended so far durable (and every truncation
+    /// and segment creation or removal). A failure poisons the log.
+    pub fn sync(&mut self) -> Result<()> {
+        self.writable()?;
+        let synced = self.sync_all();
+        self.guard(synced)?;
+        self.unsynced_bytes = 0;
+        self.last_sync_ms = (self.config.clock)();
+        Ok(())
+    }
+
+    fn sync_all(&mut self) -> Result<()> {
+        for segment in &mut self.segments {
+            segment.sync()?;
+        }
+        if self.dir_dirty {
+            self.storage.sync_dir()?;
+            self.dir_dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Removes the oldest segments while `remove` says so, never the last.
+    fn remove_oldest(
+        &mut self,
+        mut remove: impl FnMut(&SegmentInfo, u64) -> bool,
+    ) -> Result<Removed> {
+        let mut removed = Removed::default();
+        let mut total = self.size_bytes();
+        while self.segments.len() > 1 {
+            let Some(info) = self.segments().next() else {
+                break;
+            };
+            if !remove(&info, total) {
+                break;
+            }
+            let segment = self.segments.remove(0);
+            let bytes = segment.bytes();
+            drop(segment);
+            self.dir_dirty = true;
+            let gone = remove_files(&self.storage, info.base);
+            self.guard(gone)?;
+            total -= bytes;
+            removed.segments += 1;
+            removed.records += info.records;
+            removed.bytes += bytes;
+        }
+        Ok(removed)
+    }
+
+    /// Prefix truncation: removes every segment whose records all lie below
+    /// `lowest`. Whole segments only, so records below `lowest` may remain
+    /// in the segment that holds `lowest`. When every record is below, the
+    /// log becomes empty and keeps its next offset.
+    pub fn truncate(&mut self, lowest: u64) -> Result<Removed> {
+        self.writable()?;
+        let mut removed = self.remove_oldest(|s, _| s.base + s.records <= lowest)?;
+        let active = self.active();
+        if active.count > 0 && active.next_offset() <= lowest {
+            let (base, records, bytes) = (active.base, active.count, active.bytes());
+            let rolled = self.roll();
+            self.guard(rolled)?;
+            let segment = self.segments.remove(0);
+            drop(segment);
+            let gone = remove_files(&self.storage, base);
+            self.guard(gone)?;
+            removed.segments += 1;
+            removed.records += records;
+            removed.bytes += bytes;
+        }
+        Ok(removed)
+    }
+
+    /// Retention by size: removes the oldest segments while the log holds
+    /// more than `max_bytes` (store and index bytes). The active segment is
+    /// never removed.
+    pub fn retain_bytes(&mut self, max_bytes: u64) -> Result<Removed> {
+        self.writable()?;
+        self.remove_oldest(|_, total| total > max_bytes)
+    }
+
+    /// Retention by age: removes the oldest segments whose records all have
+    /// timestamps before `ts`. The active segment is never removed.
+    pub fn retain_since(&mut self, ts: u64) -> Result<Removed> {
+        self.writable()?;
+        self.remove_oldest(|s, _| s.max_timestamp.is_some_and(|m| m < ts))
+    }
+
+    /// Suffix truncation: removes every record at offset `from` and after,
+    /// across segments, durably (it syncs before returning), so that the
+    /// next append gets offset `from`. With `from` at or below the lowest
+    /// offset the log becomes empty, and its next offset is `from`. A
+    /// `from` at or past the next offset changes nothing.
+    pub fn truncate_suffix(&mut self, from: u64) -> Result<()> {
+        self.writable()?;
+        if from >= self.next_offset() {
+            return Ok(());
+        }
+        let cut = self.cut_suffix(from);
+        self.guard(cut)?;
+        self.sync()?;
+        self.notify();
+        Ok(())
+    }
+
+    fn cut_suffix(&mut self, from: u64) -> Result<()> {
+        while self.segments.len() > 1 && self.active().base >= from {
+            if let Some(segment) = self.segments.pop() {
+                let base = segment.base;
+                drop(segment);
+                self.dir_dirty = true;
+                remove_files(&self.storage, base)?;
+            }
+        }
+        let active = self.active_mut();
+        if active.base <= from {
+            let keep = from - active.base;
+            return active.truncate(keep);
+        }
+        // Everything goes and the log restarts below its old base: create the
+        // new segment first so that a crash never leaves no segment.
+        let old = active.base;
+        let segment = Segment::create(&self.storage, &self.config, from)?;
+        self.segments.push(segment);
+        self.segments.remove(0);
+        self.dir_dirty = true;
+        remove_files(&self.storage, old)
+    }
+
+    /// Closes the log cleanly: syncs, then closes every file (a backend that
+    /// preallocates trims its files). Dropping a log without closing it is an
+    /// unclean shutdown, which the next open recovers from.
+    pub fn close(mut self) -> Result<()> {
+        let synced = if self.poisoned.is_none() {
+            self.sync()
+        } else {
+            self.writable()
+        };
+        let mut closed = Ok(());
+        for segment in self.segments.drain(..) {
+            if let Err(e) = segment.close() {
+                closed = closed.and(Err(e));
+            }
+        }
+        synced.and(closed)
+    }
+
+    fn remove_all(&mut self) -> Result<()> {
+        let bases: Vec<u64> = self.segments.iter().map(|s| s.base).collect();
+        self.segments.clear();
+        for base in bases.into_iter().rev() {
+            remove_files(&self.storage, base)?;
+        }
+        self.storage.sync_dir()?;
+        Ok(())
+    }
+
+    /// Deletes every record and file of the log.
+    pub fn remove(mut self) -> Result<()> {
+        self.remove_all()
+    }
+
+    /// Deletes every record and starts again, empty, at the config's
+    /// initial offset. Clears a poisoned state when it succeeds.
+    pub fn reset(&mut self) -> Result<()> {
+        self.remove_all()?;
+        let base = self.config.initial_offset;
+        self.segments
+            .push(Segment::create(&self.storage, &self.config, base)?);
+        self.dir_dirty = true;
+        self.poisoned = None;
+        self.unsynced_bytes = 0;
+        self.sync()?;
+        self.notify();
+        Ok(())
+    }
+
+    /// Reads every record, checking its checksum, and checks that index
+    /// entries follow each other in the store. Returns every problem found
+    /// (at most `limit`); an empty list means the log is intact.
+    pub fn verify(&self, limit: usize) -> Vec<Error> {
+        let mut problems = Vec::new();
+        for segment in &self.segments {
+            let mut expected = HEADER_LEN;
+            for i in 0..segment.count {
+                if problems.len() >= limit {
+                    return problems;
+                }
+                let offset = segment.base + i;
+                let entry = match segment.entry(i) {
+                    Ok(entry) => entry,
+                    Err(e) => {
+                        problems.push(e);
+                        continue;
+                    }
+                };
+                if entry.pos != expected {
+                    problems.push(Error::Corrupt {
+                        segment: segment.base,
+                        offset: Some(offset),
+                        reason: format!(
+                            "index entry points to {} but the previous record ends at {expected}",
+                            entry.pos
+                        ),
+                    });
+                }
+                match segment.store.read(entry.pos, offset) {
+                    Ok(record) => expected = entry.pos + frame_len(record.payload.len()),
+                    Err(e) => problems.push(e),
+                }
+            }
+            if problems.len() < limit && segment.count > 0 && expected != segment.store.len() {
+                problems.push(Error::Corrupt {
+                    segment: segment.base,
+                    offset: None,
+                    reason: format!(
+                        "store holds {} bytes but its records end at {expected}",
+                        segment.store.len()
+                    ),
+                });
+            }
+            let index_len = segment.index.file.len();
+            if problems.len() < limit && index_len != entry_pos(segment.count) {
+                problems.push(Error::Corrupt {
+                    segment: segment.base,
+                    offset: None,
+                    reason: format!(
+                        "index holds {index_len} bytes for {} records",
+                        segment.count
+                    ),
+                });
+            }
+        }
+        problems
+    }
+}

@@ -1,0 +1,256 @@
+//! The storage trait family: what a backend must provide, and what the log
+//! assumes of it after a power loss.
+//!
+//! A [`Storage`] is a flat directory of named byte files. Each [`StorageFile`]
+//! is appendable, positionally readable, truncatable, flushable and syncable.
+//! Three backends implement it: [`crate::MemoryStorage`] (in this crate), the
+//! mmap file backend of the `dislog` crate, and the fault-injecting simulator
+//! used by the reliability tests.
+//!
+//! # The power-loss contract
+//!
+//! Each method below says what the media may hold if power is lost while it
+//! runs, or at any time after it returns but before the next successful
+//! [`StorageFile::sync`]. The log's recovery (see `FORMAT.md`) relies on
+//! exactly these statements and nothing more:
+//!
+//! * bytes that were covered by a completed `sync` are intact;
+//! * anything written or truncated since the last `sync` may be in any state:
+//!   absent, present, partly present, zeroed or garbage, and the file length may
+//!   be anywhere between the synced length and the live length — or longer, for
+//!   backends that preallocate;
+//! * a file created or removed since the last [`Storage::sync_dir`] may or may
+//!   not exist.
+
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// What went wrong inside a storage backend, as a category.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StorageErrorKind {
+    /// The named file does not exist.
+    NotFound,
+    /// The file or directory may not be accessed.
+    PermissionDenied,
+    /// The device is full (or a quota was reached).
+    NoSpace,
+    /// Another writer holds the log (an advisory lock is taken).
+    Locked,
+    /// The file is already open through this storage.
+    Busy,
+    /// A read ran past the end of the file.
+    UnexpectedEof,
+    /// The operation is not supported by this backend.
+    Unsupported,
+    /// An injected fault (test backends only).
+    Injected,
+    /// Any other I/O failure.
+    Other,
+}
+
+impl StorageErrorKind {
+    /// A short, stable, human-readable name for the kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotFound => "not found",
+            Self::PermissionDenied => "permission denied",
+            Self::NoSpace => "no space left on device",
+            Self::Locked => "log is locked by another writer",
+            Self::Busy => "file is already open",
+            Self::UnexpectedEof => "read past end of file",
+            Self::Unsupported => "unsupported operation",
+            Self::Injected => "injected fault",
+            Self::Other => "I/O error",
+        }
+    }
+}
+
+/// An error from a storage backend: a kind plus a human-readable detail.
+///
+/// This is the `no_std` stand-in for `std::io::Error`; with the `std` feature
+/// it converts from one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StorageError {
+    kind: StorageErrorKind,
+    detail: String,
+}
+
+impl StorageError {
+    /// Creates an error of `kind` with a detail message.
+    pub fn new(kind: StorageErrorKind, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// The category of the error.
+    pub fn kind(&self) -> StorageErrorKind {
+        self.kind
+    }
+
+    /// The detail message (may be empty).
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+}
+
+impl fmt::Display for StorageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.detail.is_empty() {
+            f.write_str(self.kind.as_str())
+        } else {
+            write!(f, "{}: {}", self.kind.as_str(), self.detail)
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for StorageError {}
+
+#[cfg(feature = "std")]
+impl From<std::io::Error> for StorageError {
+    fn from(e: std::io::Error) -> Self {
+        use std::io::ErrorKind as K;
+        let kind = match e.kind() {
+            K::NotFound => StorageErrorKind::NotFound,
+            K::PermissionDenied | K::ReadOnlyFilesystem => StorageErrorKind::PermissionDenied,
+            K::StorageFull | K::QuotaExceeded => StorageErrorKind::NoSpace,
+            K::UnexpectedEof => StorageErrorKind::UnexpectedEof,
+            K::Unsupported => StorageErrorKind::Unsupported,
+            K::WouldBlock => StorageErrorKind::Locked,
+            _ => StorageErrorKind::Other,
+        };
+        Self::new(kind, alloc::format!("{e}"))
+    }
+}
+
+/// Which of a segment's two files a [`StorageFile`] holds, so that a backend
+/// can treat them differently (the file backend memory-maps the index and
+/// buffers the store).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FileKind {
+    /// The record bytes of a segment (`.store`).
+    Store,
+    /// The fixed-width offset index of a segment (`.index`).
+    Index,
+}
+
+/// How a file is about to be used: its kind and the most bytes the log will
+/// ever write to it (a hint for preallocation and mapping; it is not a limit
+/// the backend must enforce).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileHint {
+    /// Store or index.
+    pub kind: FileKind,
+    /// The configured maximum size of this kind of file, in bytes.
+    pub capacity: u64,
+}
+
+/// A directory of named byte files.
+///
+/// Names are plain file names (no separators), such as
+/// `00000000000000000000.store`. A storage holds one log.
+pub trait Storage {
+    /// The file handle type.
+    type File: StorageFile;
+
+    /// Names of all files in the directory, in any order, including files the
+    /// log does not own (the log ignores those).
+    fn list(&self) -> Result<Vec<String>, StorageError>;
+
+    /// Opens an existing file for reading and appending.
+    ///
+    /// Errors with [`StorageErrorKind::NotFound`] when it does not exist.
+    /// Power loss: no effect on the media.
+    fn open(&self, name: &str, hint: FileHint) -> Result<Self::File, StorageError>;
+
+    /// Creates a file, empty; an existing file of that name is truncated to
+    /// zero length first.
+    ///
+    /// Power loss: until the next [`Storage::sync_dir`] the file may not exist;
+    /// a truncated old file may keep any part of its old content until the
+    /// new file is synced.
+    fn create(&self, name: &str, hint: FileHint) -> Result<Self::File, StorageError>;
+
+    /// Removes a file. Removing a file that does not exist is not an error.
+    ///
+    /// Power loss: until the next [`Storage::sync_dir`] the file may still
+    /// exist afterwards, with its content as of its last sync.
+    fn remove(&self, name: &str) -> Result<(), StorageError>;
+
+    /// Makes the creation and removal of files durable.
+    ///
+    /// Power loss: after it returns, the set of names is durable.
+    fn sync_dir(&self) -> Result<(), StorageError>;
+}
+
+/// One open file of a [`Storage`].
+///
+/// Reads must observe every prior `append` and `truncate` made through this
+/// handle, whether or not it was flushed.
+pub trait StorageFile {
+    /// The file's current length in bytes, as seen by reads: every appended
+    /// byte counts, flushed or not. A backend that preallocates reports the
+    /// preallocated length of a file it opened after an unclean close; the
+    /// log's recovery cuts it back with [`StorageFile::truncate`].
+    fn len(&self) -> u64;
+
+    /// Whether the file holds no bytes.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Fills `buf` with the bytes at `pos..pos + buf.len()`.
+    ///
+    /// Errors with [`StorageErrorKind::UnexpectedEof`] if the range runs past
+    /// [`StorageFile::len`]. Power loss: no effect on the media.
+    fn read_into(&self, pos: u64, buf: &mut [u8]) -> Result<(), StorageError>;
+
+    /// Returns the bytes at `pos..pos + len`: borrowed from the backend when
+    /// it holds them in memory or in a mapping (zero-copy), copied otherwise.
+    ///
+    /// The default copies through [`StorageFile::read_into`].
+    fn read_at(&self, pos: u64, len: usize) -> Result<Cow<'_, [u8]>, StorageError> {
+        let mut buf = alloc::vec![0; len];
+        self.read_into(pos, &mut buf)?;
+        Ok(Cow::Owned(buf))
+    }
+
+    /// Appends `data` at the end of the file. The backend may buffer it.
+    ///
+    /// Power loss (until the next sync): any prefix of `data` may be on the
+    /// media, and any of its bytes may be zero or garbage.
+    fn append(&mut self, data: &[u8]) -> Result<(), StorageError>;
+
+    /// Cuts the file to `len` bytes (`len` is at most [`StorageFile::len`]).
+    ///
+    /// Power loss (until the next sync): the file may have its old length and
+    /// content, the new one, or anything in between.
+    fn truncate(&mut self, len: u64) -> Result<(), StorageError>;
+
+    /// Hands buffered appends to the operating system (survives a crash of
+    /// the process, not of the machine).
+    ///
+    /// Power loss: the same as for the appends it flushes.
+    fn flush(&mut self) -> Result<(), StorageError>;
+
+    /// Makes every prior append and truncate of this file durable.
+    ///
+    /// Power loss: after it returns, the file's content and length are those
+    /// seen by reads at the time of the call.
+    fn sync(&mut self) -> Result<(), StorageError>;
+
+    /// Closes the file after a clean shutdown: flushes, and lets a backend
+    /// that preallocates trim the file to its real length. Dropping a file
+    /// without closing it is an unclean close; recovery handles it.
+    fn close(mut self) -> Result<(), StorageError>
+    where
+        Self: Sized,
+    {
+        self.flush()
+    }
+}

@@ -1,0 +1,152 @@
+//! A segment's store: a header, then record frames back to back.
+
+use alloc::format;
+use alloc::string::String;
+
+use crate::error::{Error, Result};
+use crate::format::{check_header, encode_header, HeaderState, HEADER_LEN};
+use crate::record::{FrameHeader, Record, FRAME_HEADER_LEN};
+use crate::storage::{FileKind, StorageFile};
+
+/// The record bytes of one segment.
+#[derive(Debug)]
+pub(crate) struct Store<F> {
+    pub file: F,
+    pub base: u64,
+}
+
+/// Why a frame at some position cannot be used.
+pub(crate) type FrameFault = String;
+
+impl<F: StorageFile> Store<F> {
+    /// Wraps a newly created (empty) file and writes its header.
+    pub fn init(mut file: F, base: u64) -> Result<Self> {
+        file.append(&encode_header(FileKind::Store, base))?;
+        Ok(Self { file, base })
+    }
+
+    /// Wraps an existing file after checking its header. An unwritten header
+    /// (a creation cut short) is rewritten: such a file holds no records.
+    pub fn open(mut file: F, name: &str, base: u64) -> Result<Self> {
+        let mut header = [0; HEADER_LEN as usize];
+        let have = file.len().min(HEADER_LEN) as usize;
+        file.read_into(0, &mut header[..have])?;
+        if check_header(name, FileKind::Store, base, &header[..have])? == HeaderState::Unwritten {
+            file.truncate(0)?;
+            file.append(&encode_header(FileKind::Store, base))?;
+        }
+        Ok(Self { file, base })
+    }
+
+    /// Bytes in the file, header included.
+    pub fn len(&self) -> u64 {
+        self.file.len()
+    }
+
+    /// Reads and checks the frame at `pos`, which must hold `offset`.
+    pub fn read(&self, pos: u64, offset: u64) -> Result<Record<'_>> {
+        self.frame(pos, offset).map_err(|reason| Error::Corrupt {
+            segment: self.base,
+            offset: Some(offset),
+            reason,
+        })
+    }
+
+    /// The frame at `pos` if it is whole, holds `offset` and checks;
+    /// otherwise what is wrong with it.
+    pub fn frame(&self, pos: u64, offset: u64) -> Result<Record<'_>, FrameFault> {
+        let end = self.file.len();
+        if pos < HEADER_LEN || pos.saturating_add(FRAME_HEADER_LEN) > end {
+            return Err(format!(
+                "frame header at {pos} lies outside the store (length {end})"
+            ));
+        }
+        let mut raw = [0; FRAME_HEADER_LEN as usize];
+        self.file
+            .read_into(pos, &mut raw)
+            .map_err(|e| format!("{e}"))?;
+        let header = FrameHeader::decode(&raw);
+        if pos + header.frame_len() > end {
+            return Err(format!(
+                "frame at {pos} claims {} payload bytes, past the end of the store",
+                header.len
+            ));
+        }
+        if header.offset != offset {
+            return Err(format!("frame at {pos} holds offset {}", header.offset));
+        }
+        let payload = self
+            .file
+            .read_at(pos + FRAME_HEADER_LEN, header.len as usize)
+            .map_err(|e| format!("{e}"))?;
+        if !header.checks(&raw, &payload) {
+            return Err(format!("checksum mismatch in frame at {pos}"));
+        }
+        Ok(Record {
+            offset,
+            timestamp: header.timestamp,
+            payload,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::MemoryStorage;
+    use crate::record::encode_frame;
+    use crate::storage::{FileHint, Storage};
+    use alloc::vec::Vec;
+
+    const HINT: FileHint = FileHint {
+        kind: FileKind::Store,
+        capacity: 1 << 20,
+    };
+
+    #[test]
+    fn frames_read_back_and_faults_are_named() {
+        let storage = MemoryStorage::new();
+        let mut store = Store::init(storage.create("s", HINT).unwrap(), 10).unwrap();
+        let mut frames = Vec::new();
+        encode_frame(&mut frames, 10, 5, b"first");
+        encode_frame(&mut frames, 11, 6, b"second");
+        store.file.append(&frames).unwrap();
+        let second = HEADER_LEN + crate::record::frame_len(5);
+        assert_eq!(&*store.read(HEADER_LEN, 10).unwrap().payload, b"first");
+        let rec = store.read(second, 11).unwrap();
+        assert_eq!((rec.timestamp, &*rec.payload), (6, &b"second"[..]));
+        assert!(store
+            .frame(second, 12)
+            .unwrap_err()
+            .contains("holds offset 11"));
+        assert!(store.frame(0, 10).is_err());
+        assert!(store.frame(store.len(), 12).is_err());
+        store.file.truncate(store.len() - 1).unwrap();
+        let err = store.read(second, 11).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Corrupt {
+                    segment: 10,
+                    offset: Some(11),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unwritten_header_is_rewritten_and_foreign_file_refused() {
+        let storage = MemoryStorage::new();
+        storage.set_file_bytes("s", alloc::vec![0; 7]).unwrap();
+        let store = Store::open(storage.open("s", HINT).unwrap(), "s", 3).unwrap();
+        assert_eq!(store.len(), HEADER_LEN);
+        drop(store);
+        storage
+            .set_file_bytes("s", b"#!/bin/sh\necho this is not a log\n".to_vec())
+            .unwrap();
+        let err = Store::open(storage.open("s", HINT).unwrap(), "s", 3).unwrap_err();
+        assert!(matches!(err, Error::Format { .. }), "{err}");
+    }
+}
