@@ -1,0 +1,3 @@
+//! The `dislog` command (work in progress).
+
+fn main() {}
