@@ -121,6 +121,7 @@ impl<S: Storage> Log<S> {
                 log.dir_dirty = true;
             }
         }
+        let last = stores.last().copied();
         let mut stores = stores.into_iter();
         for base in stores.by_ref() {
             if let Some(prev) = log.segments.last() {
@@ -137,7 +138,8 @@ impl<S: Storage> Log<S> {
                     break;
                 }
             }
-            let segment = Segment::open(&log.storage, &log.config, base, &mut log.repairs)?;
+            let sealed = Some(base) != last;
+            let segment = Segment::open(&log.storage, &log.config, base, sealed, &mut log.repairs)?;
             log.segments.push(segment);
         }
         for base in stores {
@@ -158,7 +160,7 @@ impl<S: Storage> Log<S> {
     /// Removes the unopened segment at `base` during recovery.
     fn drop_from(&mut self, base: u64, reason: alloc::string::String) -> Result<()> {
         let mut repairs = Vec::new();
-        let records = Segment::open(&self.storage, &self.config, base, &mut repairs)
+        let records = Segment::open(&self.storage, &self.config, base, true, &mut repairs)
             .map(|s| s.count)
             .unwrap_or(0);
         remove_files(&self.storage, base)?;
@@ -396,11 +398,10 @@ impl<S: Storage> Log<S> {
         entries.clear();
         let segment = self.active();
         let mut store_len = segment.store.len();
-        let mut count = segment.count;
         let max_ts = segment.max_ts.map_or(timestamp, |m| m.max(timestamp));
         let start = store_len;
         let mut n = 0;
-        for record in records {
+        for (count, record) in (segment.count..).zip(records) {
             let payload = record.as_ref();
             let len = frame_len(payload.len());
             if !segment.fits(&self.config, store_len, count, len) || frames.len() >= CHUNK {
@@ -415,7 +416,6 @@ impl<S: Storage> Log<S> {
             );
             encode_frame(&mut frames, segment.base + count, timestamp, payload);
             store_len += len;
-            count += 1;
             n += 1;
         }
         let result = if n > 0 {
@@ -656,7 +656,8 @@ impl<S: Storage> Log<S> {
     pub fn verify(&self, limit: usize) -> Vec<Error> {
         let mut problems = Vec::new();
         for segment in &self.segments {
-            let mut expected = HEADER_LEN;
+            // Where the previous frame ends, while the chain is unbroken.
+            let mut expected = Some(HEADER_LEN);
             for i in 0..segment.count {
                 if problems.len() >= limit {
                     return problems;
@@ -666,32 +667,36 @@ impl<S: Storage> Log<S> {
                     Ok(entry) => entry,
                     Err(e) => {
                         problems.push(e);
+                        expected = None;
                         continue;
                     }
                 };
-                if entry.pos != expected {
+                if expected.is_some_and(|at| at != entry.pos) {
                     problems.push(Error::Corrupt {
                         segment: segment.base,
                         offset: Some(offset),
                         reason: format!(
-                            "index entry points to {} but the previous record ends at {expected}",
-                            entry.pos
+                            "index entry points to {} but the previous record ends at {}",
+                            entry.pos,
+                            expected.unwrap_or_default()
                         ),
                     });
                 }
-                match segment.store.read(entry.pos, offset) {
-                    Ok(record) => expected = entry.pos + frame_len(record.payload.len()),
-                    Err(e) => problems.push(e),
+                if let Err(e) = segment.store.read(entry.pos, offset) {
+                    problems.push(e);
                 }
+                expected = segment
+                    .store
+                    .frame_end(entry.pos, offset)
+                    .ok()
+                    .map(|(header, _)| entry.pos + header.frame_len());
             }
-            if problems.len() < limit && segment.count > 0 && expected != segment.store.len() {
+            let store_len = segment.store.len();
+            if let Some(end) = expected.filter(|&end| end != store_len && problems.len() < limit) {
                 problems.push(Error::Corrupt {
                     segment: segment.base,
                     offset: None,
-                    reason: format!(
-                        "store holds {} bytes but its records end at {expected}",
-                        segment.store.len()
-                    ),
+                    reason: format!("store holds {store_len} bytes but its records end at {end}"),
                 });
             }
             let index_len = segment.index.file.len();

@@ -68,11 +68,15 @@ impl<F: StorageFile> Segment<F> {
     }
 
     /// Opens the segment at `base`, recovering it; repairs are pushed onto
-    /// `repairs`.
+    /// `repairs`. In a sealed (not active) segment whose frames line up with
+    /// its store, a last record that fails its checksum is kept, so that
+    /// `read` reports it as corrupt; in the active segment it is a torn
+    /// tail, and cut.
     pub fn open<S: Storage<File = F>>(
         storage: &S,
         config: &Config,
         base: u64,
+        sealed: bool,
         repairs: &mut Vec<Repair>,
     ) -> Result<Self> {
         let (store_hint, index_hint) = hints(config);
@@ -86,7 +90,7 @@ impl<F: StorageFile> Segment<F> {
         };
         if let Some(mut index) = index {
             let written = index.written_entries()?;
-            if consistent(&store, &index, base, written)? {
+            if consistent(&store, &index, base, written, sealed)? {
                 if index.raw_entries() != written || index.file.len() != entry_pos(written) {
                     index.truncate(written)?;
                 }
@@ -278,19 +282,28 @@ pub(crate) fn remove_files<S: Storage>(storage: &S, base: u64) -> Result<()> {
 }
 
 /// Whether the first `written` index entries describe the whole store: the
-/// last entry's frame is valid and ends exactly at the end of the store.
+/// last entry's frame holds the right offset, ends exactly at the end of the
+/// store and (unless `sealed`) passes its checksum.
 fn consistent<F: StorageFile>(
     store: &Store<F>,
     index: &Index<F>,
     base: u64,
     written: u64,
+    sealed: bool,
 ) -> Result<bool> {
     if written == 0 {
         return Ok(store.len() == HEADER_LEN);
     }
     let last = index.entry(written - 1)?;
-    Ok(match store.frame(last.pos, base + written - 1) {
-        Ok(record) => last.pos + frame_len(record.payload.len()) == store.len(),
-        Err(_) => false,
-    })
+    let offset = base + written - 1;
+    let end = if sealed {
+        store
+            .frame_end(last.pos, offset)
+            .map(|(h, _)| h.frame_len())
+    } else {
+        store
+            .frame(last.pos, offset)
+            .map(|r| frame_len(r.payload.len()))
+    };
+    Ok(end.is_ok_and(|len| last.pos + len == store.len()))
 }

@@ -207,7 +207,10 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
         read_u64(bytes, 24),
         read_u64(bytes, trailer + 8),
     );
-    if read_u32(bytes, 12) != 0 || first.checked_add(count) != Some(next) {
+    if read_u32(bytes, 12) != 0
+        || read_u32(bytes, trailer + 20) != 0
+        || first.checked_add(count) != Some(next)
+    {
         return invalid(format!(
             "header says offsets {first}..{next} but the trailer counts {count} records"
         ));

@@ -52,9 +52,10 @@ impl<F: StorageFile> Store<F> {
         })
     }
 
-    /// The frame at `pos` if it is whole, holds `offset` and checks;
-    /// otherwise what is wrong with it.
-    pub fn frame(&self, pos: u64, offset: u64) -> Result<Record<'_>, FrameFault> {
+    /// Where the frame at `pos` ends, if its header lies inside the store,
+    /// holds `offset` and claims a payload that also fits. The payload's
+    /// checksum is not checked.
+    pub fn frame_end(&self, pos: u64, offset: u64) -> Result<(FrameHeader, [u8; 24]), FrameFault> {
         let end = self.file.len();
         if pos < HEADER_LEN || pos.saturating_add(FRAME_HEADER_LEN) > end {
             return Err(format!(
@@ -75,6 +76,13 @@ impl<F: StorageFile> Store<F> {
         if header.offset != offset {
             return Err(format!("frame at {pos} holds offset {}", header.offset));
         }
+        Ok((header, raw))
+    }
+
+    /// The frame at `pos` if it is whole, holds `offset` and checks;
+    /// otherwise what is wrong with it.
+    pub fn frame(&self, pos: u64, offset: u64) -> Result<Record<'_>, FrameFault> {
+        let (header, raw) = self.frame_end(pos, offset)?;
         let payload = self
             .file
             .read_at(pos + FRAME_HEADER_LEN, header.len as usize)

@@ -1,0 +1,339 @@
+//! Crash recovery on open: torn tails, corrupt bytes, broken or missing
+//! indexes, gaps between segments.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{all, filled, names, payload, tiny};
+use dislog_core::{
+    file_name, Config, Error, ErrorCode, FileKind, Log, MemoryStorage, Repair, HEADER_LEN,
+};
+
+/// Larger segments than `tiny`: a handful of records each.
+fn small() -> Config {
+    Config {
+        max_store_bytes: 24 + 8 * 64,
+        max_index_bytes: 24 + 16 * 8,
+        ..tiny()
+    }
+}
+
+fn store(base: u64) -> String {
+    file_name(base, FileKind::Store)
+}
+
+fn index(base: u64) -> String {
+    file_name(base, FileKind::Index)
+}
+
+/// Every file's bytes, to put a storage back between trials.
+fn image(storage: &MemoryStorage) -> Vec<(String, Vec<u8>)> {
+    names(storage)
+        .into_iter()
+        .map(|n| {
+            let bytes = storage.file_bytes(&n).unwrap();
+            (n, bytes)
+        })
+        .collect()
+}
+
+fn load(files: &[(String, Vec<u8>)]) -> MemoryStorage {
+    let storage = MemoryStorage::new();
+    for (name, bytes) in files {
+        storage.set_file_bytes(name, bytes.clone()).unwrap();
+    }
+    storage
+}
+
+/// A closed log of `n` records and the base of its active segment.
+fn closed(config: Config, n: u64) -> (Vec<(String, Vec<u8>)>, u64) {
+    let (storage, log) = filled(config, n);
+    let active = log.segments().last().unwrap().base;
+    log.close().unwrap();
+    (image(&storage), active)
+}
+
+fn set(files: &mut [(String, Vec<u8>)], name: &str, f: impl FnOnce(&mut Vec<u8>)) {
+    let (_, bytes) = files.iter_mut().find(|(n, _)| n == name).unwrap();
+    f(bytes);
+}
+
+fn remove(files: &mut Vec<(String, Vec<u8>)>, name: &str) {
+    files.retain(|(n, _)| n != name);
+}
+
+/// Opens, checks that exactly offsets `0..n` hold their payloads and that
+/// appends continue at `n`, then that a clean reopen needs no repair.
+fn expect_intact_prefix(storage: MemoryStorage, config: Config, n: u64) -> Vec<Repair> {
+    let mut log = Log::open(storage.clone(), config).unwrap();
+    let repairs = log.repairs().to_vec();
+    let got = all(&log);
+    assert_eq!(got.len() as u64, n, "repairs: {repairs:?}");
+    for (offset, bytes) in got {
+        assert_eq!(bytes, payload(offset));
+    }
+    assert_eq!(log.append(b"after").unwrap(), n);
+    log.close().unwrap();
+    let log = Log::open(storage, config).unwrap();
+    assert!(log.repairs().is_empty(), "{:?}", log.repairs());
+    assert_eq!(log.next_offset(), n + 1);
+    repairs
+}
+
+#[test]
+fn store_cut_at_every_byte_of_the_last_record() {
+    let (files, active) = closed(small(), 20);
+    let store_len = files
+        .iter()
+        .find(|(n, _)| *n == store(active))
+        .unwrap()
+        .1
+        .len();
+    let last_len = payload(19).len() + 24;
+    for cut in store_len - last_len..store_len {
+        let mut trial = files.clone();
+        set(&mut trial, &store(active), |b| b.truncate(cut));
+        let repairs = expect_intact_prefix(load(&trial), small(), 19);
+        let torn = cut > store_len - last_len;
+        let cut_reported = repairs.iter().any(|r| matches!(r, Repair::TailCut { .. }));
+        assert_eq!(cut_reported, torn, "cut at {cut}: {repairs:?}");
+        assert!(repairs
+            .iter()
+            .any(|r| matches!(r, Repair::IndexRebuilt { .. })));
+    }
+}
+
+#[test]
+fn zeroed_or_corrupt_tail_of_the_active_segment_is_cut() {
+    let (files, active) = closed(small(), 20);
+    let last_len = payload(19).len() + 24;
+    for damage in 0..3 {
+        let mut trial = files.clone();
+        set(&mut trial, &store(active), |b| {
+            let start = b.len() - last_len;
+            match damage {
+                0 => b[start..].fill(0),
+                1 => *b.last_mut().unwrap() ^= 1,
+                _ => b.extend_from_slice(&[0; 100]),
+            }
+        });
+        let repairs =
+            expect_intact_prefix(load(&trial), small(), if damage == 2 { 20 } else { 19 });
+        assert!(
+            repairs.iter().any(|r| matches!(r, Repair::TailCut { .. })),
+            "{repairs:?}"
+        );
+    }
+}
+
+#[test]
+fn corrupt_record_inside_the_log_is_reported_never_returned() {
+    let (files, active) = closed(small(), 40);
+    // One record in the middle of the active segment, one at the end of the
+    // first (sealed) segment.
+    let log = Log::open(load(&files), small()).unwrap();
+    let first = log.segments().next().unwrap();
+    let sealed_last = first.base + first.records - 1;
+    let middle = active + 1;
+    drop(log);
+    let mut trial = files.clone();
+    set(&mut trial, &store(0), |b| *b.last_mut().unwrap() ^= 0x40);
+    set(&mut trial, &store(active), |b| {
+        let pos = HEADER_LEN as usize + payload(active).len() + 24 + 24;
+        b[pos] ^= 0x01;
+    });
+    let log = Log::open(load(&trial), small()).unwrap();
+    assert!(log.repairs().is_empty(), "{:?}", log.repairs());
+    assert_eq!(log.next_offset(), 40, "nothing is cut");
+    for offset in 0..40 {
+        match log.read(offset) {
+            Ok(r) => assert_eq!(r.payload.as_ref(), payload(offset)),
+            Err(e) => {
+                assert!(
+                    offset == middle || offset == sealed_last,
+                    "offset {offset}: {e}"
+                );
+                assert!(
+                    matches!(e, Error::Corrupt { offset: Some(o), .. } if o == offset),
+                    "{e}"
+                );
+            }
+        }
+    }
+    for offset in [middle, sealed_last] {
+        assert_eq!(log.read(offset).unwrap_err().code(), ErrorCode::Corrupt);
+    }
+    let problems = log.verify(100);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    let mut iter_errors = log.records().filter(|r| r.is_err()).count();
+    iter_errors += log
+        .iter(sealed_last + 1)
+        .unwrap()
+        .filter(|r| r.is_err())
+        .count();
+    assert_eq!(iter_errors, 2, "the iterator stops at each corrupt record");
+}
+
+#[test]
+fn missing_short_or_garbage_index_is_rebuilt() {
+    let (files, active) = closed(small(), 20);
+    let mut trial = files.clone();
+    remove(&mut trial, &index(active));
+    remove(&mut trial, &index(0));
+    let repairs = expect_intact_prefix(load(&trial), small(), 20);
+    assert_eq!(repairs.len(), 2, "{repairs:?}");
+
+    let index_len = files
+        .iter()
+        .find(|(n, _)| *n == index(active))
+        .unwrap()
+        .1
+        .len();
+    for cut in 0..index_len {
+        let mut trial = files.clone();
+        set(&mut trial, &index(active), |b| b.truncate(cut));
+        expect_intact_prefix(load(&trial), small(), 20);
+    }
+    let mut trial = files.clone();
+    set(&mut trial, &index(active), |b| {
+        b.extend_from_slice(&[0xab; 40])
+    });
+    expect_intact_prefix(load(&trial), small(), 20);
+    let mut trial = files.clone();
+    set(&mut trial, &index(active), |b| {
+        let last = b.len() - 16;
+        b[last] ^= 0xff;
+    });
+    expect_intact_prefix(load(&trial), small(), 20);
+}
+
+#[test]
+fn flipped_middle_index_entry_is_reported_for_its_offset_only() {
+    let (mut files, _) = closed(small(), 20);
+    set(&mut files, &index(0), |b| b[24 + 16 + 2] ^= 0xff);
+    let log = Log::open(load(&files), small()).unwrap();
+    for offset in 0..20 {
+        match log.read(offset) {
+            Ok(r) => assert_eq!(r.payload.as_ref(), payload(offset)),
+            Err(e) => assert_eq!((offset, e.code()), (1, ErrorCode::Corrupt)),
+        }
+    }
+    assert!(log.read(1).is_err());
+    assert_eq!(log.verify(10).len(), 2, "{:?}", log.verify(10));
+}
+
+#[test]
+fn preallocated_zero_tail_is_trimmed_without_a_scan() {
+    let (mut files, active) = closed(small(), 20);
+    set(&mut files, &index(active), |b| {
+        b.extend_from_slice(&[0; 16 * 50])
+    });
+    set(&mut files, &index(0), |b| {
+        b.extend_from_slice(&[0; 16 * 3 + 5])
+    });
+    let storage = load(&files);
+    let log = Log::open(storage.clone(), small()).unwrap();
+    assert!(log.repairs().is_empty(), "no rebuild: {:?}", log.repairs());
+    assert_eq!(all(&log).len(), 20);
+    drop(log);
+    let trimmed = storage.file_bytes(&index(active)).unwrap().len() as u64;
+    assert_eq!((trimmed - HEADER_LEN) % 16, 0);
+    assert!(trimmed < 24 + 16 * 10);
+}
+
+#[test]
+fn index_longer_than_the_store_is_cut_back() {
+    let (files, active) = closed(small(), 20);
+    let mut trial = files.clone();
+    let last_len = payload(19).len() + 24 + payload(18).len() + 24;
+    set(&mut trial, &store(active), |b| {
+        b.truncate(b.len() - last_len)
+    });
+    expect_intact_prefix(load(&trial), small(), 18);
+}
+
+#[test]
+fn segment_after_a_gap_is_dropped() {
+    let (files, active) = closed(small(), 40);
+    let log = Log::open(load(&files), small()).unwrap();
+    let bases: Vec<u64> = log.segments().map(|s| s.base).collect();
+    drop(log);
+    assert!(bases.len() >= 4);
+    // The second segment lost its last record, as a crash without sync may
+    // leave it: everything after it must go.
+    let second = bases[1];
+    let cut = payload(bases[2] - 1).len() + 24;
+    let mut trial = files.clone();
+    set(&mut trial, &store(second), |b| b.truncate(b.len() - cut));
+    let storage = load(&trial);
+    let repairs = expect_intact_prefix(storage.clone(), small(), bases[2] - 1);
+    let dropped = repairs
+        .iter()
+        .filter(|r| matches!(r, Repair::SegmentDropped { .. }))
+        .count();
+    assert_eq!(dropped, bases.len() - 2, "{repairs:?}");
+    assert!(!names(&storage).contains(&store(active)));
+}
+
+#[test]
+fn lone_index_is_removed_and_unwritten_store_header_is_an_empty_segment() {
+    let (mut files, active) = closed(small(), 5);
+    files.push((index(999), vec![1, 2, 3]));
+    let storage = load(&files);
+    let log = Log::open(storage.clone(), small()).unwrap();
+    assert_eq!(log.repairs(), [Repair::OrphanIndexRemoved { segment: 999 }]);
+    drop(log);
+    assert!(!names(&storage).contains(&index(999)));
+
+    let (mut files, _) = closed(small(), 0);
+    set(&mut files, &store(0), |b| b.truncate(10));
+    let mut log = Log::open(load(&files), small()).unwrap();
+    assert_eq!(log.append(b"x").unwrap(), 0);
+    let _ = active;
+}
+
+#[test]
+fn foreign_or_future_files_are_format_errors() {
+    let (files, active) = closed(small(), 5);
+    let mut trial = files.clone();
+    set(&mut trial, &store(active), |b| {
+        b[..8].copy_from_slice(b"SQLite f")
+    });
+    let err = Log::open(load(&trial), small()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Format);
+    assert!(err.to_string().contains(&store(active)), "{err}");
+
+    let mut trial = files.clone();
+    set(&mut trial, &store(active), |b| b[8] = 2);
+    let err = Log::open(load(&trial), small()).unwrap_err();
+    assert!(err.to_string().contains("version 2"), "{err}");
+
+    let mut trial = files;
+    set(&mut trial, &store(active), |b| b[16] ^= 1);
+    assert_eq!(
+        Log::open(load(&trial), small()).unwrap_err().code(),
+        ErrorCode::Format
+    );
+}
+
+#[test]
+fn every_single_byte_corruption_is_caught_or_harmless() {
+    // Flip each byte of every file of a small log: open either fails with a
+    // clear error or succeeds, and then every read returns the right bytes
+    // or an error, never wrong bytes.
+    let (files, _) = closed(tiny(), 9);
+    for (f, (name, bytes)) in files.iter().enumerate() {
+        for byte in 0..bytes.len() {
+            let mut trial = files.clone();
+            trial[f].1[byte] ^= 0x5a;
+            let Ok(log) = Log::open(load(&trial), tiny()) else {
+                continue;
+            };
+            for offset in 0..log.next_offset() {
+                if let Ok(r) = log.read(offset) {
+                    assert_eq!(r.payload.as_ref(), payload(offset), "{name} byte {byte}");
+                }
+            }
+        }
+    }
+}
