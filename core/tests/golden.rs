@@ -3,6 +3,8 @@
 //! must still write exactly those bytes (a change means a new format
 //! version). Regenerate with `DISLOG_BLESS=1 cargo test -p dislog-core --test golden`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use dislog_core::{Config, Log, MemoryStorage, Storage, SyncPolicy};
