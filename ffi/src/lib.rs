@@ -1,1 +1,35 @@
-//! Work in progress: see the issue this crate belongs to.
+//! `dislog`: an embeddable commit log on files.
+//!
+//! [`Log`] is a thread-safe log in a directory, built on the engine of
+//! [`dislog_core`] and the file backend [`FileStorage`] (a buffered,
+//! memory-mapped store and a preallocated, memory-mapped index per segment,
+//! one writer per directory through a lock file). The C ABI of the same
+//! crate wraps it for every other language.
+//!
+//! ```
+//! # fn main() -> dislog::Result<()> {
+//! # let tmp = tempfile::tempdir().map_err(|e| dislog::Error::Storage(e.into()))?;
+//! use dislog::{Config, Log, SyncPolicy};
+//!
+//! let log = Log::open(tmp.path(), Config { sync: SyncPolicy::EveryAppend, ..Config::default() })?;
+//! let offset = log.append(b"event")?;
+//! log.read_with(offset, |record| assert_eq!(&*record.payload, b"event"))?;
+//! for record in log.reader().iter(offset)? {
+//!     println!("{}: {} bytes", record?.offset, 5);
+//! }
+//! log.close()
+//! # }
+//! ```
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+mod file;
+mod log;
+
+pub use dislog_core;
+pub use dislog_core::{
+    Config, Error, ErrorCode, Record, Removed, Repair, Result, SegmentInfo, StorageError,
+    StorageErrorKind, SyncPolicy, FORMAT_VERSION,
+};
+pub use file::{FileHandle, FileStorage};
+pub use log::Log;

@@ -1,0 +1,203 @@
+//! A file read through positional reads and appended through a buffer.
+//!
+//! The file's content is `disk` (its first `disk_len` bytes on disk) followed
+//! by `buf` (appended bytes not yet written). Reads see both, so a record is
+//! readable as soon as it is appended.
+//!
+//! In *writer* mode (stores of a locked log) `flush` writes the buffer at
+//! `disk_len` and the buffer flushes itself when full. In *overlay* mode
+//! (every file of a read-only log) nothing is ever written: appends and
+//! truncations change only what this handle shows.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+
+use dislog_core::{StorageError, StorageErrorKind};
+
+use super::error::{eof, io_error};
+
+/// Size of the append buffer of a store (smaller when the store's capacity
+/// is smaller).
+pub(crate) const APPEND_BUFFER: usize = 256 << 10;
+
+/// Writer or overlay; see the module docs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Buffered writes to the file.
+    Writer,
+    /// Writes stay in memory; the file is never changed.
+    Overlay,
+}
+
+/// See the module docs.
+#[derive(Debug)]
+pub(crate) struct BufferedFile {
+    path: PathBuf,
+    /// `None` for a file created by a read-only log (it exists only here).
+    file: Option<File>,
+    disk_len: u64,
+    buf: Vec<u8>,
+    /// The buffer is flushed before it would grow past this (writer mode).
+    buf_cap: usize,
+    mode: Mode,
+}
+
+impl BufferedFile {
+    /// Wraps `file`, whose first `disk_len` bytes are its content.
+    /// `capacity` bounds the append buffer's size.
+    pub fn new(
+        path: PathBuf,
+        file: Option<File>,
+        disk_len: u64,
+        capacity: u64,
+        mode: Mode,
+    ) -> Self {
+        let buf_cap = usize::try_from(capacity).map_or(APPEND_BUFFER, |c| c.min(APPEND_BUFFER));
+        Self {
+            path,
+            file,
+            disk_len,
+            buf: Vec::new(),
+            buf_cap: buf_cap.max(1),
+            mode,
+        }
+    }
+
+    fn check(&self, pos: u64, len: usize) -> Result<u64, StorageError> {
+        match pos.checked_add(len as u64) {
+            Some(end) if end <= self.len() => Ok(end),
+            _ => Err(eof(&self.path, pos, len, self.len())),
+        }
+    }
+
+    /// Copies `out.len()` bytes at `pos` (below `disk_len`) from the file.
+    fn read_disk(&self, pos: u64, out: &mut [u8]) -> Result<(), StorageError> {
+        match &self.file {
+            Some(file) => file
+                .read_exact_at(out, pos)
+                .map_err(|e| io_error(e, "reading", &self.path)),
+            None => Err(eof(&self.path, pos, out.len(), 0)),
+        }
+    }
+
+    /// The buffered bytes from content position `pos` (at least `disk_len`).
+    fn buffered(&self, pos: u64, len: usize) -> &[u8] {
+        // `check` ran: pos - disk_len + len <= buf.len(), so this fits usize.
+        let start = (pos - self.disk_len) as usize;
+        &self.buf[start..start + len]
+    }
+
+    /// Content length: disk part plus buffer.
+    pub fn len(&self) -> u64 {
+        self.disk_len + self.buf.len() as u64
+    }
+
+    /// Fills `out` with the content at `pos`.
+    pub fn read_into(&self, pos: u64, out: &mut [u8]) -> Result<(), StorageError> {
+        let end = self.check(pos, out.len())?;
+        if pos >= self.disk_len {
+            out.copy_from_slice(self.buffered(pos, out.len()));
+            return Ok(());
+        }
+        let on_disk = (end.min(self.disk_len) - pos) as usize;
+        let (head, tail) = out.split_at_mut(on_disk);
+        self.read_disk(pos, head)?;
+        tail.copy_from_slice(self.buffered(self.disk_len, tail.len()));
+        Ok(())
+    }
+
+    /// The content at `pos..pos + len`: borrowed when it lies in the buffer.
+    pub fn read_at(&self, pos: u64, len: usize) -> Result<Cow<'_, [u8]>, StorageError> {
+        self.check(pos, len)?;
+        if pos >= self.disk_len {
+            return Ok(Cow::Borrowed(self.buffered(pos, len)));
+        }
+        let mut out = vec![0; len];
+        self.read_into(pos, &mut out)?;
+        Ok(Cow::Owned(out))
+    }
+
+    /// Appends `data`, writing the buffer out first when it would overflow.
+    pub fn append(&mut self, data: &[u8]) -> Result<(), StorageError> {
+        if self.mode == Mode::Writer && self.buf.len() + data.len() > self.buf_cap {
+            self.flush()?;
+            if data.len() >= self.buf_cap {
+                return self.write_out(data);
+            }
+        }
+        if self.buf.capacity() == 0 && self.mode == Mode::Writer {
+            self.reserve(self.buf_cap)?;
+        }
+        self.reserve(data.len())?;
+        self.buf.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn reserve(&mut self, n: usize) -> Result<(), StorageError> {
+        self.buf
+            .try_reserve_exact(n)
+            .map_err(|_| StorageError::new(StorageErrorKind::NoSpace, "out of memory"))
+    }
+
+    /// Writes `data` at `disk_len` (writer mode only).
+    fn write_out(&mut self, data: &[u8]) -> Result<(), StorageError> {
+        if let Some(file) = &self.file {
+            file.write_all_at(data, self.disk_len)
+                .map_err(|e| io_error(e, "writing", &self.path))?;
+            self.disk_len += data.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Cuts the content to `len` bytes.
+    pub fn truncate(&mut self, len: u64) -> Result<(), StorageError> {
+        if len >= self.disk_len {
+            let keep = usize::try_from(len - self.disk_len).unwrap_or(usize::MAX);
+            self.buf.truncate(keep);
+            return Ok(());
+        }
+        self.buf.clear();
+        if self.mode == Mode::Writer {
+            if let Some(file) = &self.file {
+                file.set_len(len)
+                    .map_err(|e| io_error(e, "truncating", &self.path))?;
+            }
+        }
+        self.disk_len = len;
+        Ok(())
+    }
+
+    /// Writes the buffer to the file (writer mode; a no-op for an overlay).
+    pub fn flush(&mut self) -> Result<(), StorageError> {
+        if self.mode == Mode::Writer && !self.buf.is_empty() {
+            let buf = std::mem::take(&mut self.buf);
+            let written = self.write_out(&buf);
+            self.buf = buf;
+            written?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// Flushes and makes the file's content durable (`fdatasync`).
+    pub fn sync(&mut self) -> Result<(), StorageError> {
+        self.flush()?;
+        if let (Mode::Writer, Some(file)) = (self.mode, &self.file) {
+            file.sync_data()
+                .map_err(|e| io_error(e, "syncing", &self.path))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for BufferedFile {
+    /// A dropped (not closed) writer still hands its buffer to the operating
+    /// system, like `BufWriter`: dropping a log loses no acknowledged record
+    /// unless the machine itself goes down. Errors are ignored here; the
+    /// next open's recovery cuts whatever tail is torn.
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}

@@ -1,0 +1,95 @@
+//! The writer lock: an advisory, exclusive `flock`-style lock on `dir/LOCK`.
+//!
+//! The lock belongs to the open file description, so it conflicts with a
+//! second open of the same directory in another process *and* in this one.
+//! The operating system drops it when the holder exits, however it exits:
+//! a writer killed by `SIGKILL` never leaves a stale lock behind. The file
+//! holds the holder's process id, for the error message only.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use dislog_core::{StorageError, StorageErrorKind};
+
+use super::error::io_error;
+
+/// Name of the lock file inside a log directory.
+pub const LOCK_FILE: &str = "LOCK";
+
+/// A held writer lock; dropping it releases the lock.
+#[derive(Debug)]
+pub(crate) struct DirLock {
+    file: File,
+    path: PathBuf,
+    created: bool,
+}
+
+impl DirLock {
+    /// Takes the lock of `dir`, creating the lock file if needed. Fails with
+    /// [`StorageErrorKind::Locked`] when another handle holds it.
+    pub fn acquire(dir: &Path) -> Result<Self, StorageError> {
+        let path = dir.join(LOCK_FILE);
+        let mut options = OpenOptions::new();
+        options.read(true).write(true);
+        let (mut file, created) = match options.clone().create_new(true).open(&path) {
+            Ok(file) => (file, true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => (
+                options
+                    .open(&path)
+                    .map_err(|e| io_error(e, "opening lock file", &path))?,
+                false,
+            ),
+            Err(e) => return Err(io_error(e, "creating lock file", &path)),
+        };
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                let by = if holder.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (held by process {holder})")
+                };
+                return Err(StorageError::new(
+                    StorageErrorKind::Locked,
+                    format!("{}{by}", dir.display()),
+                ));
+            }
+            Err(TryLockError::Error(e)) => return Err(io_error(e, "locking", &path)),
+        }
+        // The pid is informative only: failing to write it is not an error.
+        if file.set_len(0).is_ok() {
+            let _ = write!(file, "{}", std::process::id());
+        }
+        Ok(Self {
+            file,
+            path,
+            created,
+        })
+    }
+
+    /// Whether this open created the lock file (so a failed open removes it).
+    pub fn created(&self) -> bool {
+        self.created
+    }
+
+    /// Deletes the lock file while still holding the lock.
+    pub fn remove_file(&self) -> Result<(), StorageError> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_error(e, "removing lock file", &self.path)),
+        }
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        // Closing the file releases the lock too; unlocking first makes the
+        // release independent of other handles to the same description.
+        let _ = self.file.unlock();
+    }
+}

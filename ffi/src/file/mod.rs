@@ -1,0 +1,23 @@
+//! The file backend: [`dislog_core::Storage`] on a directory of real files.
+//!
+//! * [`FileStorage`] is the directory: it lists, creates, opens and removes
+//!   segment files, syncs the directory, and holds the writer lock
+//!   (`LOCK`, see [`lock`]).
+//! * Each open file is a [`FileHandle`]: a store is a [`buffered`] file (an
+//!   append buffer in front of the file, reads from a read-only map of the
+//!   file), an index is a [`mapped`] file (a writable, preallocated map).
+//! * A read-only storage changes nothing on disk: every file is a
+//!   [`buffered`] file in overlay mode, whose writes (recovery's) stay in
+//!   memory.
+//!
+//! The soundness of the maps is argued in [`mapped`] and [`buffered`], and
+//! summed up in `ffi/README.md`.
+
+mod buffered;
+mod error;
+mod handle;
+pub(crate) mod lock;
+mod storage;
+
+pub use handle::FileHandle;
+pub use storage::FileStorage;

@@ -1,0 +1,448 @@
+//! [`Log`]: a thread-safe log in a directory.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
+
+use dislog_core::{
+    parse_file_name, Config, Error, Record, Removed, Repair, Result, SegmentInfo, Storage,
+    StorageError, StorageErrorKind,
+};
+
+use crate::file::FileStorage;
+
+/// The end of the log as seen by [`Log::wait_for`], fed by core's append hook.
+///
+/// The hook runs on every append, so its common case (nobody waiting) is
+/// two atomic operations: it stores the new next offset, and only when
+/// `waiters` is non-zero takes the mutex and wakes the condvar. A waiter
+/// registers in `waiters` *before* it checks `next` under the mutex; with
+/// sequentially consistent operations on both sides, either the appender
+/// sees the waiter and wakes it (after the waiter is asleep, since the
+/// waiter holds the mutex from its check until it sleeps), or the waiter
+/// sees the new offset. No wake-up is lost, and nothing polls.
+#[derive(Debug)]
+struct Tail {
+    next: AtomicU64,
+    waiters: AtomicUsize,
+    lock: Mutex<()>,
+    cond: Condvar,
+}
+
+impl Tail {
+    fn advance(&self, next: u64) {
+        self.next.store(next, SeqCst);
+        if self.waiters.load(SeqCst) > 0 {
+            let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            self.cond.notify_all();
+        }
+    }
+
+    fn wait_for(&self, offset: u64, timeout: Duration) -> bool {
+        if self.next.load(SeqCst) > offset {
+            return true;
+        }
+        let deadline = Instant::now().checked_add(timeout);
+        let mut guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        self.waiters.fetch_add(1, SeqCst);
+        let found = loop {
+            if self.next.load(SeqCst) > offset {
+                break true;
+            }
+            guard = match deadline {
+                None => self
+                    .cond
+                    .wait(guard)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break false;
+                    }
+                    self.cond
+                        .wait_timeout(guard, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        };
+        self.waiters.fetch_sub(1, SeqCst);
+        found
+    }
+}
+
+/// A log in a directory, thread-safe: share it with `Arc<Log>`.
+///
+/// Reads ([`Log::read`], [`Log::read_with`], [`Log::reader`]) take a shared
+/// lock and run in parallel; appends, truncations and retention take it
+/// exclusively, one at a time. [`Log::wait_for`] blocks without holding
+/// either.
+///
+/// Dropping a `Log` without [`Log::close`] is an unclean shutdown: buffered
+/// records are handed to the operating system, but nothing is synced and
+/// the index keeps its preallocated tail, which the next open repairs.
+///
+/// ```
+/// # fn main() -> dislog::Result<()> {
+/// # let tmp = tempfile::tempdir().map_err(|e| dislog::Error::Storage(e.into()))?;
+/// # let dir = tmp.path().join("log");
+/// let log = dislog::Log::open(&dir, dislog::Config::default())?;
+/// let first = log.append(b"hello")?;
+/// log.append_batch(&[b"a", b"b"])?;
+/// assert_eq!(&*log.read(first)?.payload, b"hello");
+/// log.close()?;
+/// let log = dislog::Log::open(&dir, dislog::Config::default())?;
+/// assert_eq!(log.next_offset(), 3);
+/// # log.close()
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Log {
+    inner: RwLock<dislog_core::Log<FileStorage>>,
+    tail: Arc<Tail>,
+    storage: FileStorage,
+}
+
+/// The error every write method of a read-only log returns.
+fn read_only_error() -> Error {
+    Error::Storage(StorageError::new(
+        StorageErrorKind::Unsupported,
+        "log is opened read-only",
+    ))
+}
+
+/// The topmost ancestor of `dir` (or `dir` itself) that does not exist, so
+/// that a failed open can remove the directories it created.
+fn first_missing(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+        .last()
+        .map(Path::to_path_buf)
+}
+
+/// Whether the storage holds any segment file.
+fn holds_log(storage: &FileStorage) -> Result<bool> {
+    Ok(storage
+        .list()?
+        .iter()
+        .any(|name| parse_file_name(name).is_some()))
+}
+
+/// Undoes what a failed open of a new log created: its segment files, the
+/// lock file and the directories, leaving anything else alone.
+fn undo_new_log(storage: FileStorage, created_dirs: Option<PathBuf>) {
+    if let Ok(names) = storage.list() {
+        for name in names.iter().filter(|n| parse_file_name(n).is_some()) {
+            let _ = storage.remove(name);
+        }
+    }
+    if let Some(lock) = storage.lock().filter(|l| l.created()) {
+        let _ = lock.remove_file();
+    }
+    let dir = storage.path().to_path_buf();
+    drop(storage);
+    remove_created_dirs(&dir, created_dirs);
+}
+
+/// Removes `dir` and its ancestors up to `top` while they are empty.
+fn remove_created_dirs(dir: &Path, top: Option<PathBuf>) {
+    let Some(top) = top else { return };
+    for ancestor in dir.ancestors() {
+        if std::fs::remove_dir(ancestor).is_err() || ancestor == top {
+            break;
+        }
+    }
+}
+
+impl Log {
+    /// Opens the log in `dir`, creating the directory (and missing parents)
+    /// and an empty log when needed, and recovering it after an unclean
+    /// shutdown. Takes the directory's writer lock: a second open of the
+    /// same directory, in this process or another, fails with
+    /// [`dislog_core::ErrorCode::Locked`].
+    ///
+    /// A failed open of a new log leaves nothing behind (no segment file,
+    /// no lock file, no directory it created).
+    pub fn open(dir: impl AsRef<Path>, config: Config) -> Result<Log> {
+        Self::create_with(dir.as_ref(), config, dislog_core::Log::open)
+    }
+
+    /// [`Log::restore`] and [`Log::open`]: takes the directory, then builds
+    /// the engine with `build`, undoing a new directory on failure.
+    fn create_with(
+        dir: &Path,
+        config: Config,
+        build: impl FnOnce(FileStorage, Config) -> Result<dislog_core::Log<FileStorage>>,
+    ) -> Result<Log> {
+        config.validate()?;
+        let created_dirs = first_missing(dir);
+        let storage = match FileStorage::open(dir) {
+            Ok(storage) => storage,
+            Err(e) => {
+                remove_created_dirs(dir, created_dirs);
+                return Err(e.into());
+            }
+        };
+        let fresh = !holds_log(&storage)?;
+        match build(storage.clone(), config) {
+            Ok(log) => Ok(Self::wrap(log, storage)),
+            Err(e) => {
+                if fresh {
+                    undo_new_log(storage, created_dirs);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Opens the log in `dir` without taking the lock and without changing
+    /// anything on disk: recovery happens in memory, and every write method
+    /// returns an error. Made for reading beside a live writer (it sees
+    /// the records the writer had flushed when it opened).
+    ///
+    /// Fails with a `NotFound` storage error when `dir` holds no log.
+    pub fn open_read_only(dir: impl AsRef<Path>, config: Config) -> Result<Log> {
+        let storage = FileStorage::open_read_only(dir)?;
+        if !holds_log(&storage)? {
+            return Err(Error::Storage(StorageError::new(
+                StorageErrorKind::NotFound,
+                format!(
+                    "{}: no dislog log in this directory",
+                    storage.path().display()
+                ),
+            )));
+        }
+        let log = dislog_core::Log::open(storage.clone(), config)?;
+        Ok(Self::wrap(log, storage))
+    }
+
+    /// Builds a new log in `dir` (which must not hold one) from snapshot
+    /// bytes (see [`Log::snapshot`]); offsets and timestamps are kept. On
+    /// any error nothing is left behind.
+    pub fn restore(dir: impl AsRef<Path>, config: Config, snapshot: &[u8]) -> Result<Log> {
+        Self::create_with(dir.as_ref(), config, |storage, config| {
+            dislog_core::Log::restore(storage, config, snapshot)
+        })
+    }
+
+    fn wrap(mut log: dislog_core::Log<FileStorage>, storage: FileStorage) -> Self {
+        let tail = Arc::new(Tail {
+            next: AtomicU64::new(log.next_offset()),
+            waiters: AtomicUsize::new(0),
+            lock: Mutex::new(()),
+            cond: Condvar::new(),
+        });
+        let hook_tail = Arc::clone(&tail);
+        log.set_append_hook(Some(Box::new(move |next| hook_tail.advance(next))));
+        Self {
+            inner: RwLock::new(log),
+            tail,
+            storage,
+        }
+    }
+
+    /// Shared access to the engine, for zero-copy iteration:
+    /// `log.reader().iter(from)?`. Writers wait while the guard lives: keep
+    /// it short.
+    pub fn reader(&self) -> RwLockReadGuard<'_, dislog_core::Log<FileStorage>> {
+        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Exclusive access for a change; refused when read-only.
+    fn writer(&self) -> Result<RwLockWriteGuard<'_, dislog_core::Log<FileStorage>>> {
+        if self.is_read_only() {
+            return Err(read_only_error());
+        }
+        Ok(self.inner.write().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Whether the log was opened with [`Log::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        self.storage.is_read_only()
+    }
+
+    /// Appends a record stamped with the config's clock; returns its offset.
+    pub fn append(&self, payload: &[u8]) -> Result<u64> {
+        self.writer()?.append(payload)
+    }
+
+    /// Appends a record with a caller-chosen timestamp (ms since the Unix
+    /// epoch); returns its offset.
+    pub fn append_at(&self, payload: &[u8], timestamp_ms: u64) -> Result<u64> {
+        self.writer()?.append_at(payload, timestamp_ms)
+    }
+
+    /// Appends records with consecutive offsets, all or none; returns the
+    /// first offset. An empty batch is an invalid argument.
+    pub fn append_batch<R: AsRef<[u8]>>(&self, records: &[R]) -> Result<u64> {
+        self.writer()?.append_batch(records)
+    }
+
+    /// Reads the record at `offset` into an owned copy, checking its
+    /// checksum.
+    pub fn read(&self, offset: u64) -> Result<Record<'static>> {
+        self.reader().read(offset).map(Record::into_owned)
+    }
+
+    /// Reads the record at `offset` and hands it to `f` without copying the
+    /// payload (it is borrowed from the file mapping or the append buffer).
+    pub fn read_with<T>(&self, offset: u64, f: impl FnOnce(&Record<'_>) -> T) -> Result<T> {
+        let log = self.reader();
+        let record = log.read(offset)?;
+        Ok(f(&record))
+    }
+
+    /// The offset of the oldest record, `None` when the log is empty.
+    pub fn lowest_offset(&self) -> Option<u64> {
+        self.reader().lowest_offset()
+    }
+
+    /// The offset of the newest record, `None` when the log is empty.
+    pub fn highest_offset(&self) -> Option<u64> {
+        self.reader().highest_offset()
+    }
+
+    /// The offset the next appended record will get.
+    pub fn next_offset(&self) -> u64 {
+        self.reader().next_offset()
+    }
+
+    /// Records held.
+    pub fn len(&self) -> u64 {
+        self.reader().len()
+    }
+
+    /// Whether the log holds no records.
+    pub fn is_empty(&self) -> bool {
+        self.reader().is_empty()
+    }
+
+    /// Store and index bytes held, headers included.
+    pub fn size_bytes(&self) -> u64 {
+        self.reader().size_bytes()
+    }
+
+    /// One description per segment, oldest first.
+    pub fn segments(&self) -> Vec<SegmentInfo> {
+        self.reader().segments().collect()
+    }
+
+    /// Prefix truncation by whole segments: removes every segment whose
+    /// records all lie below `lowest`.
+    pub fn truncate(&self, lowest: u64) -> Result<Removed> {
+        self.writer()?.truncate(lowest)
+    }
+
+    /// Removes every record at `from` and after, durably; the next append
+    /// gets offset `from`.
+    pub fn truncate_suffix(&self, from: u64) -> Result<()> {
+        self.writer()?.truncate_suffix(from)
+    }
+
+    /// Removes the oldest segments while the log holds more than
+    /// `max_bytes`; never the active segment.
+    pub fn retain_bytes(&self, max_bytes: u64) -> Result<Removed> {
+        self.writer()?.retain_bytes(max_bytes)
+    }
+
+    /// Removes the oldest segments whose records are all older than
+    /// `timestamp_ms`; never the active segment.
+    pub fn retain_since(&self, timestamp_ms: u64) -> Result<Removed> {
+        self.writer()?.retain_since(timestamp_ms)
+    }
+
+    /// The first offset whose record timestamp is at least `timestamp_ms`.
+    pub fn offset_for_timestamp(&self, timestamp_ms: u64) -> Result<Option<u64>> {
+        self.reader().offset_for_timestamp(timestamp_ms)
+    }
+
+    /// Blocks until a record with offset `offset` or later exists (that is,
+    /// [`Log::next_offset`] `> offset`) or `timeout` passes; returns whether
+    /// it exists. Woken by appends, never polls, holds no lock of the log
+    /// while it waits. `Duration::MAX` waits without limit.
+    pub fn wait_for(&self, offset: u64, timeout: Duration) -> Result<bool> {
+        Ok(self.tail.wait_for(offset, timeout))
+    }
+
+    /// Hands buffered appends to the operating system (survives a crash of
+    /// the process, not of the machine).
+    pub fn flush(&self) -> Result<()> {
+        self.writer()?.flush()
+    }
+
+    /// Makes every record appended so far durable (and every truncation).
+    pub fn sync(&self) -> Result<()> {
+        self.writer()?.sync()
+    }
+
+    /// The whole log as snapshot bytes (see `FORMAT.md`).
+    pub fn snapshot(&self) -> Result<Vec<u8>> {
+        self.reader().snapshot()
+    }
+
+    /// Streams the snapshot into `out`; returns the bytes written.
+    pub fn snapshot_to(&self, out: &mut impl Write) -> Result<u64> {
+        let log = self.reader();
+        let mut written = 0;
+        for chunk in log.snapshot_chunks() {
+            let chunk = chunk?;
+            out.write_all(&chunk)
+                .map_err(|e| Error::Storage(StorageError::from(e)))?;
+            written += chunk.len() as u64;
+        }
+        Ok(written)
+    }
+
+    /// Reads every record and checks the index; returns up to `limit`
+    /// problems (none when the log is intact).
+    pub fn verify(&self, limit: usize) -> Vec<Error> {
+        self.reader().verify(limit)
+    }
+
+    /// What recovery changed when the log was opened.
+    pub fn repairs(&self) -> Vec<Repair> {
+        self.reader().repairs().to_vec()
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.storage.path()
+    }
+
+    /// Closes cleanly: syncs, trims the preallocated index files, releases
+    /// the lock. The next open has nothing to repair.
+    pub fn close(self) -> Result<()> {
+        let Self { inner, storage, .. } = self;
+        let closed = inner
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+            .close();
+        drop(storage);
+        closed
+    }
+
+    /// Deletes every file of the log and the lock file, leaving the
+    /// directory and any foreign file in it.
+    pub fn remove(self) -> Result<()> {
+        if self.is_read_only() {
+            return Err(read_only_error());
+        }
+        let Self { inner, storage, .. } = self;
+        inner
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove()?;
+        if let Some(lock) = storage.lock() {
+            lock.remove_file()?;
+        }
+        Ok(())
+    }
+
+    /// Deletes every record and starts again, empty, at the config's initial
+    /// offset.
+    pub fn reset(&self) -> Result<()> {
+        self.writer()?.reset()
+    }
+}
