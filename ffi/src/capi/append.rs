@@ -86,7 +86,9 @@ pub unsafe extern "C" fn dislog_append_batch(
         // SAFETY: the caller's contract above.
         let handle = unsafe { use_handle(log) }?;
         if count == 0 {
-            return Err(Failure::invalid("an empty batch appends nothing (count is 0)"));
+            return Err(Failure::invalid(
+                "an empty batch appends nothing (count is 0)",
+            ));
         }
         if datas.is_null() {
             return Err(Failure::null("datas"));

@@ -75,7 +75,7 @@ impl From<&Config> for dislog_config {
 impl dislog_config {
     /// The engine's configuration, or an `INVALID_CONFIG` failure for an
     /// unknown sync mode. (The engine checks the sizes when opening.)
-    pub(crate) fn to_config(&self) -> Result<Config, Failure> {
+    pub(crate) fn to_config(self) -> Result<Config, Failure> {
         use dislog_sync_mode::*;
         let sync = match self.sync_mode {
             m if m == DISLOG_SYNC_MANUAL as u32 => SyncPolicy::Manual,

@@ -93,7 +93,9 @@ pub unsafe extern "C" fn dislog_snapshot_to_file(
         let mut out = std::io::BufWriter::new(file);
         let written = handle.log.snapshot_to(&mut out)?;
         out.flush().map_err(|e| io("cannot write", e))?;
-        let file = out.into_inner().map_err(|e| io("cannot write", e.into_error()))?;
+        let file = out
+            .into_inner()
+            .map_err(|e| io("cannot write", e.into_error()))?;
         file.sync_all().map_err(|e| io("cannot sync", e))?;
         // SAFETY: NULL or writable by the caller's contract.
         unsafe { put(bytes_written_out, written) };

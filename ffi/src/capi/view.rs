@@ -11,7 +11,6 @@ use super::boundary::{arg_out, put, run, run_quiet, Failure};
 use super::handle::{dislog_t, use_handle};
 use super::status::dislog_status;
 
-
 thread_local! {
     /// The handles (by id) the current thread holds a view of, once per view.
     static HELD: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
@@ -105,7 +104,8 @@ impl dislog_view {
         // which does not move and lives as long as the `Arc` stored beside
         // the guard in the view; fields drop in declaration order, so the
         // guard is released before that `Arc` is dropped.
-        let guard: RwLockReadGuard<'static, Engine<FileStorage>> = unsafe { std::mem::transmute(guard) };
+        let guard: RwLockReadGuard<'static, Engine<FileStorage>> =
+            unsafe { std::mem::transmute(guard) };
         let engine: *const Engine<FileStorage> = &*guard;
         // SAFETY: `engine` points into the locked log, which stays locked for
         // reading (so unchanged) and alive as long as the guard, and the
