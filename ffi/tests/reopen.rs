@@ -1,19 +1,15 @@
 //! Round trips through close and reopen, and what a clean close leaves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use std::borrow::Cow;
+
+use common::{check_records, files, fill, payload, small};
 use dislog::{Config, ErrorCode, Log, SyncPolicy};
 
-fn small() -> Config {
-    Config {
-        max_store_bytes: 4 << 10,
-        max_index_bytes: 1 << 10,
-        ..Config::default()
-    }
-}
-
-fn payload(i: u64) -> Vec<u8> {
-    format!("record-{i}-{}", "x".repeat((i % 37) as usize)).into_bytes()
-}
+const HEADER: u64 = 24;
+const ENTRY: u64 = 16;
 
 #[test]
 fn records_survive_close_and_reopen() {
@@ -21,9 +17,8 @@ fn records_survive_close_and_reopen() {
     let dir = tmp.path().join("a/b/log");
     let log = Log::open(&dir, small()).unwrap();
     assert!(log.is_empty());
-    for i in 0..500 {
-        assert_eq!(log.append(&payload(i)).unwrap(), i);
-    }
+    assert_eq!(log.path(), dir);
+    fill(&log, 0, 500);
     assert!(log.segments().len() > 5, "{:?}", log.segments().len());
     for i in (0..500).step_by(7) {
         assert_eq!(log.read(i).unwrap().payload.as_ref(), payload(i).as_slice());
@@ -36,15 +31,77 @@ fn records_survive_close_and_reopen() {
         (log.lowest_offset(), log.highest_offset()),
         (Some(0), Some(499))
     );
-    let mut n = 0;
-    for record in log.reader().iter(0).unwrap() {
-        let record = record.unwrap();
-        assert_eq!(record.payload.as_ref(), payload(record.offset).as_slice());
-        n += 1;
-    }
-    assert_eq!(n, 500);
-    assert!(log.verify(10).is_empty());
+    check_records(&log, 0, 500);
     assert_eq!(log.append(b"more").unwrap(), 500);
+    log.close().unwrap();
+}
+
+#[test]
+fn close_trims_the_preallocated_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = Config {
+        max_index_bytes: 1 << 20,
+        ..Config::default()
+    };
+    let log = Log::open(tmp.path(), config).unwrap();
+    fill(&log, 0, 10);
+    log.sync().unwrap();
+    let index = tmp.path().join("00000000000000000000.index");
+    let live = std::fs::metadata(&index).unwrap().len();
+    assert!(live >= 64 << 10, "index not preallocated: {live} bytes");
+    assert_eq!(log.segments()[0].index_bytes, HEADER + 10 * ENTRY);
+    log.close().unwrap();
+    assert_eq!(
+        std::fs::metadata(&index).unwrap().len(),
+        HEADER + 10 * ENTRY
+    );
+    let names: Vec<String> = files(tmp.path()).into_iter().map(|f| f.0).collect();
+    assert_eq!(
+        names,
+        [
+            "00000000000000000000.index",
+            "00000000000000000000.store",
+            "LOCK"
+        ]
+    );
+}
+
+#[test]
+fn index_grows_past_its_first_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = Config {
+        max_index_bytes: 1 << 20,
+        max_store_bytes: 16 << 20,
+        ..Config::default()
+    };
+    let log = Log::open(tmp.path(), config).unwrap();
+    // 10,000 entries are 160 KB of index: more than one growth step.
+    let batch: Vec<Vec<u8>> = (0..10_000).map(payload).collect();
+    log.append_batch(&batch).unwrap();
+    check_records(&log, 0, 10_000);
+    log.close().unwrap();
+    let log = Log::open(tmp.path(), config).unwrap();
+    assert!(log.repairs().is_empty());
+    check_records(&log, 0, 10_000);
+    log.close().unwrap();
+}
+
+#[test]
+fn reads_borrow_from_the_map_and_the_buffer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Log::open(tmp.path(), Config::default()).unwrap();
+    fill(&log, 0, 100);
+    let borrowed = |offset| {
+        log.read_with(offset, |r| matches!(r.payload, Cow::Borrowed(_)))
+            .unwrap()
+    };
+    assert!(borrowed(5), "a buffered record is borrowed from the buffer");
+    log.flush().unwrap();
+    assert!(borrowed(5), "a flushed record is borrowed from the map");
+    assert_eq!(
+        log.read(99).unwrap().payload.as_ref(),
+        payload(99).as_slice()
+    );
     log.close().unwrap();
 }
 
@@ -55,6 +112,10 @@ fn second_open_in_process_is_locked_until_close() {
     let err = Log::open(tmp.path(), Config::default()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::Locked, "{err}");
     assert!(err.to_string().contains("locked"), "{err}");
+    assert!(
+        err.to_string().contains(&std::process::id().to_string()),
+        "{err}"
+    );
     log.close().unwrap();
     Log::open(tmp.path(), Config::default())
         .unwrap()
@@ -87,25 +148,63 @@ fn every_policy_round_trips() {
 }
 
 #[test]
-fn read_only_sees_records_and_refuses_writes() {
+fn truncation_retention_and_reset_persist() {
     let tmp = tempfile::tempdir().unwrap();
     let log = Log::open(tmp.path(), small()).unwrap();
-    for i in 0..100 {
-        log.append(&payload(i)).unwrap();
-    }
-    log.flush().unwrap();
-    let ro = Log::open_read_only(tmp.path(), small()).unwrap();
-    assert!(ro.is_read_only());
-    assert_eq!(ro.next_offset(), 100);
-    assert_eq!(
-        ro.read(99).unwrap().payload.as_ref(),
-        payload(99).as_slice()
-    );
-    let err = ro.append(b"no").unwrap_err();
-    assert_eq!(err.code(), ErrorCode::Io);
-    assert!(err.to_string().contains("read-only"), "{err}");
-    assert!(ro.truncate_suffix(3).is_err());
-    assert!(ro.sync().is_err());
-    ro.close().unwrap();
+    fill(&log, 0, 400);
+    let removed = log.truncate(100).unwrap();
+    assert!(removed.segments > 0 && removed.records <= 100);
+    let lowest = log.lowest_offset().unwrap();
+    log.truncate_suffix(300).unwrap();
+    let before = log.size_bytes();
+    let removed = log.retain_bytes(before / 2).unwrap();
+    assert!(removed.bytes > 0 && log.size_bytes() <= before / 2 + (8 << 10));
+    let lowest = lowest.max(log.lowest_offset().unwrap());
     log.close().unwrap();
+
+    let log = Log::open(tmp.path(), small()).unwrap();
+    assert!(log.repairs().is_empty(), "{:?}", log.repairs());
+    check_records(&log, lowest, 300);
+    log.reset().unwrap();
+    assert!(log.is_empty());
+    assert_eq!(log.append(b"again").unwrap(), 0);
+    log.close().unwrap();
+    let log = Log::open(tmp.path(), small()).unwrap();
+    assert_eq!(log.len(), 1);
+    log.close().unwrap();
+}
+
+#[test]
+fn snapshot_restores_into_a_new_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Log::open(tmp.path().join("src"), small()).unwrap();
+    fill(&log, 0, 200);
+    log.truncate(50).unwrap();
+    let bytes = log.snapshot().unwrap();
+    let mut streamed = Vec::new();
+    assert_eq!(log.snapshot_to(&mut streamed).unwrap(), bytes.len() as u64);
+    assert_eq!(streamed, bytes);
+    let lowest = log.lowest_offset().unwrap();
+    log.close().unwrap();
+
+    let copy = Log::restore(tmp.path().join("copy"), small(), &bytes).unwrap();
+    check_records(&copy, lowest, 200);
+    let err =
+        Log::restore(tmp.path().join("copy2"), small(), &bytes[..bytes.len() - 1]).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidSnapshot);
+    assert!(
+        !tmp.path().join("copy2").exists(),
+        "a failed restore left its directory"
+    );
+    copy.close().unwrap();
+}
+
+#[test]
+fn remove_deletes_log_files_but_not_foreign_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("notes.txt"), b"mine").unwrap();
+    let log = Log::open(tmp.path(), small()).unwrap();
+    fill(&log, 0, 100);
+    log.remove().unwrap();
+    assert_eq!(files(tmp.path()), [("notes.txt".to_string(), 4)]);
 }

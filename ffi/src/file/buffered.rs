@@ -1,8 +1,11 @@
-//! A file read through positional reads and appended through a buffer.
+//! A file appended through a buffer, read from a read-only map of it.
 //!
 //! The file's content is `disk` (its first `disk_len` bytes on disk) followed
 //! by `buf` (appended bytes not yet written). Reads see both, so a record is
-//! readable as soon as it is appended.
+//! readable as soon as it is appended. Bytes on disk are borrowed from the
+//! map (made once, at the file's capacity: see [`super::map`]) when there
+//! is one, and copied with positional reads otherwise; bytes in the buffer
+//! are borrowed from it; a read spanning both is copied.
 //!
 //! In *writer* mode (stores of a locked log) `flush` writes the buffer at
 //! `disk_len` and the buffer flushes itself when full. In *overlay* mode
@@ -15,6 +18,7 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
 use dislog_core::{StorageError, StorageErrorKind};
+use memmap2::Mmap;
 
 use super::error::{eof, io_error};
 
@@ -37,6 +41,9 @@ pub(crate) struct BufferedFile {
     path: PathBuf,
     /// `None` for a file created by a read-only log (it exists only here).
     file: Option<File>,
+    /// A map of the file (writer mode only); only its first `disk_len`
+    /// bytes are ever read.
+    map: Option<Mmap>,
     disk_len: u64,
     buf: Vec<u8>,
     /// The buffer is flushed before it would grow past this (writer mode).
@@ -45,11 +52,12 @@ pub(crate) struct BufferedFile {
 }
 
 impl BufferedFile {
-    /// Wraps `file`, whose first `disk_len` bytes are its content.
-    /// `capacity` bounds the append buffer's size.
+    /// Wraps `file`, whose first `disk_len` bytes are its content, and its
+    /// map if it has one. `capacity` bounds the append buffer's size.
     pub fn new(
         path: PathBuf,
         file: Option<File>,
+        map: Option<Mmap>,
         disk_len: u64,
         capacity: u64,
         mode: Mode,
@@ -58,6 +66,7 @@ impl BufferedFile {
         Self {
             path,
             file,
+            map,
             disk_len,
             buf: Vec::new(),
             buf_cap: buf_cap.max(1),
@@ -72,8 +81,20 @@ impl BufferedFile {
         }
     }
 
+    /// The bytes at `pos..end` (below `disk_len`) from the map, if it
+    /// covers them.
+    fn mapped(&self, pos: u64, end: u64) -> Option<&[u8]> {
+        let map = self.map.as_ref()?;
+        // `end <= disk_len`; when it is within the map both fit in usize.
+        (end <= map.len() as u64).then(|| &map[pos as usize..end as usize])
+    }
+
     /// Copies `out.len()` bytes at `pos` (below `disk_len`) from the file.
     fn read_disk(&self, pos: u64, out: &mut [u8]) -> Result<(), StorageError> {
+        if let Some(bytes) = self.mapped(pos, pos + out.len() as u64) {
+            out.copy_from_slice(bytes);
+            return Ok(());
+        }
         match &self.file {
             Some(file) => file
                 .read_exact_at(out, pos)
@@ -108,11 +129,17 @@ impl BufferedFile {
         Ok(())
     }
 
-    /// The content at `pos..pos + len`: borrowed when it lies in the buffer.
+    /// The content at `pos..pos + len`: borrowed when it lies in the map or
+    /// in the buffer.
     pub fn read_at(&self, pos: u64, len: usize) -> Result<Cow<'_, [u8]>, StorageError> {
-        self.check(pos, len)?;
+        let end = self.check(pos, len)?;
         if pos >= self.disk_len {
             return Ok(Cow::Borrowed(self.buffered(pos, len)));
+        }
+        if end <= self.disk_len {
+            if let Some(bytes) = self.mapped(pos, end) {
+                return Ok(Cow::Borrowed(bytes));
+            }
         }
         let mut out = vec![0; len];
         self.read_into(pos, &mut out)?;

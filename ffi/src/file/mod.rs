@@ -17,6 +17,8 @@ mod buffered;
 mod error;
 mod handle;
 pub(crate) mod lock;
+mod map;
+mod mapped;
 mod storage;
 
 pub use handle::FileHandle;

@@ -5,12 +5,14 @@ use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use dislog_core::{FileHint, Storage, StorageError, StorageErrorKind};
+use dislog_core::{FileHint, FileKind, Storage, StorageError, StorageErrorKind};
 
 use super::buffered::{BufferedFile, Mode};
 use super::error::io_error;
 use super::handle::{FileHandle, Inner};
 use super::lock::DirLock;
+use super::map::{map_len, map_read, map_write};
+use super::mapped::MappedFile;
 
 /// What a read-only storage pretends happened to a name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,6 +136,9 @@ impl FileStorage {
         Some(f(&mut table))
     }
 
+    /// The handle for `file` (`None`: created by a read-only log): a
+    /// writer's index is mapped writable, a writer's store is buffered and
+    /// mapped read-only, a read-only log's files are unmapped overlays.
     fn handle(
         &self,
         path: PathBuf,
@@ -147,17 +152,35 @@ impl FileStorage {
                 .len(),
             None => 0,
         };
-        let mode = if self.is_read_only() {
-            Mode::Overlay
-        } else {
-            Mode::Writer
+        let file = match file {
+            Some(file) if !self.is_read_only() => file,
+            file => {
+                return Ok(FileHandle(Inner::Buffered(BufferedFile::new(
+                    path,
+                    file,
+                    None,
+                    disk_len,
+                    hint.capacity,
+                    Mode::Overlay,
+                ))))
+            }
         };
+        let len = map_len(hint.capacity, disk_len);
+        if hint.kind == FileKind::Index {
+            if let Some(map) = len.and_then(|len| map_write(&file, len)) {
+                return Ok(FileHandle(Inner::Mapped(MappedFile::new(
+                    path, file, disk_len, map,
+                ))));
+            }
+        }
+        let map = len.and_then(|len| map_read(&file, len));
         Ok(FileHandle(Inner::Buffered(BufferedFile::new(
             path,
-            file,
+            Some(file),
+            map,
             disk_len,
             hint.capacity,
-            mode,
+            Mode::Writer,
         ))))
     }
 }

@@ -1,0 +1,182 @@
+//! The index file of a writer: a writable shared map over a preallocated
+//! file.
+//!
+//! Appends are copies into the map (no system call); the file is grown
+//! ahead of them in doubling steps (at least [`GROW_MIN`] bytes) with
+//! `fallocate`, so that a full disk is an error at growth time and never a
+//! `SIGBUS` on a write into a hole. The content length (`len`) is what the
+//! log wrote; the file's length (`alloc`) is larger, the rest zeros.
+//!
+//! * `close` trims the file to `len` and syncs it: a cleanly closed index
+//!   has exactly its entries.
+//! * A handle dropped without `close` (a crash, a dropped log) leaves the
+//!   zero-filled preallocation; the next open reports it in `len`, and the
+//!   log's recovery finds the written entries by binary search over the
+//!   zero tail and cuts the rest (`FORMAT.md`, "Recovery").
+//! * `truncate` cuts the file itself (`ftruncate`), so the bytes past the
+//!   content are always zeros, which recovery relies on.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::path::PathBuf;
+
+use dislog_core::{StorageError, StorageErrorKind};
+use memmap2::MmapMut;
+use rustix::fs::FallocateFlags;
+use rustix::io::Errno;
+
+use super::error::{eof, io_error};
+use super::map::map_write;
+
+/// The smallest growth step of an index file.
+pub(crate) const GROW_MIN: u64 = 64 << 10;
+
+/// See the module docs.
+#[derive(Debug)]
+pub(crate) struct MappedFile {
+    path: PathBuf,
+    file: File,
+    /// Covers at least the first `alloc` bytes of the file.
+    map: MmapMut,
+    /// The file's length on disk.
+    alloc: u64,
+    /// The content length, at most `alloc`.
+    len: u64,
+    /// Where the bytes written since the last sync start, if any were.
+    dirty_from: Option<u64>,
+}
+
+impl MappedFile {
+    /// Wraps `file` of `file_len` bytes (all content) and its `map`, which
+    /// must be at least `file_len` bytes long.
+    pub fn new(path: PathBuf, file: File, file_len: u64, map: MmapMut) -> Self {
+        Self {
+            path,
+            file,
+            map,
+            alloc: file_len,
+            len: file_len,
+            dirty_from: None,
+        }
+    }
+
+    fn range(&self, pos: u64, len: usize) -> Result<std::ops::Range<usize>, StorageError> {
+        match pos.checked_add(len as u64) {
+            // `end <= self.len <= map.len()`, a usize: both casts are exact.
+            Some(end) if end <= self.len => Ok(pos as usize..end as usize),
+            _ => Err(eof(&self.path, pos, len, self.len)),
+        }
+    }
+
+    /// Content length.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Copies the content at `pos` into `out`.
+    pub fn read_into(&self, pos: u64, out: &mut [u8]) -> Result<(), StorageError> {
+        out.copy_from_slice(&self.map[self.range(pos, out.len())?]);
+        Ok(())
+    }
+
+    /// The content at `pos..pos + len`, borrowed from the map.
+    pub fn read_at(&self, pos: u64, len: usize) -> Result<Cow<'_, [u8]>, StorageError> {
+        Ok(Cow::Borrowed(&self.map[self.range(pos, len)?]))
+    }
+
+    /// Copies `data` into the map after the content, growing the file first
+    /// when needed.
+    pub fn append(&mut self, data: &[u8]) -> Result<(), StorageError> {
+        let end = self
+            .len
+            .checked_add(data.len() as u64)
+            .ok_or_else(|| StorageError::new(StorageErrorKind::Other, "file length overflow"))?;
+        if end > self.alloc {
+            self.grow(end)?;
+        }
+        // `end <= alloc <= map.len()`: both casts are exact.
+        self.map[self.len as usize..end as usize].copy_from_slice(data);
+        self.dirty_from = Some(self.dirty_from.map_or(self.len, |d| d.min(self.len)));
+        self.len = end;
+        Ok(())
+    }
+
+    /// Makes the file (and, if needed, the map) at least `end` bytes long.
+    fn grow(&mut self, end: u64) -> Result<(), StorageError> {
+        let map_len = self.map.len() as u64;
+        let target = if end > map_len {
+            end.max(map_len.saturating_mul(2))
+        } else {
+            end.max(self.alloc.saturating_mul(2))
+                .max(GROW_MIN)
+                .min(map_len)
+        };
+        self.allocate(target)?;
+        if target > map_len {
+            let len = usize::try_from(target).map_err(|_| {
+                StorageError::new(StorageErrorKind::NoSpace, "index too large to map")
+            })?;
+            self.map = map_write(&self.file, len).ok_or_else(|| {
+                StorageError::new(
+                    StorageErrorKind::NoSpace,
+                    format!("{}: cannot map {len} bytes", self.path.display()),
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Extends the file to `target` bytes with allocated, zeroed blocks.
+    fn allocate(&mut self, target: u64) -> Result<(), StorageError> {
+        let extra = target - self.alloc;
+        match rustix::fs::fallocate(&self.file, FallocateFlags::empty(), self.alloc, extra) {
+            Ok(()) => {}
+            // The file system cannot preallocate: a sparse extension.
+            Err(Errno::OPNOTSUPP | Errno::NOSYS | Errno::INVAL) => self
+                .file
+                .set_len(target)
+                .map_err(|e| io_error(e, "growing", &self.path))?,
+            Err(e) => return Err(io_error(e.into(), "growing", &self.path)),
+        }
+        self.alloc = target;
+        Ok(())
+    }
+
+    /// Cuts the content to `len` bytes, and the file with it.
+    pub fn truncate(&mut self, len: u64) -> Result<(), StorageError> {
+        if len < self.alloc {
+            self.file
+                .set_len(len)
+                .map_err(|e| io_error(e, "truncating", &self.path))?;
+            self.alloc = len;
+        }
+        self.len = self.len.min(len);
+        self.dirty_from = self.dirty_from.map(|d| d.min(self.len));
+        Ok(())
+    }
+
+    /// Writes the map's dirty pages and the file's length to the media.
+    pub fn sync(&mut self) -> Result<(), StorageError> {
+        if let Some(from) = self.dirty_from.take() {
+            // `from <= len <= map.len()`: the casts are exact.
+            let (from, len) = (from as usize, (self.len - from) as usize);
+            if len > 0 {
+                self.map
+                    .flush_range(from, len)
+                    .map_err(|e| io_error(e, "syncing", &self.path))?;
+            }
+        }
+        self.file
+            .sync_data()
+            .map_err(|e| io_error(e, "syncing", &self.path))
+    }
+
+    /// A clean close: trims the preallocation and syncs the new length.
+    pub fn close(mut self) -> Result<(), StorageError> {
+        if self.alloc != self.len {
+            self.truncate(self.len)?;
+            self.sync()?;
+        }
+        Ok(())
+    }
+}
