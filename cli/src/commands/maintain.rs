@@ -1,0 +1,73 @@
+//! `dislog truncate` and `dislog retain`: removing records.
+
+use dislog::{Log, Removed};
+
+use super::{close, open_writer, say};
+use crate::args::{RetainArgs, TruncateArgs};
+use crate::error::{CliError, Context, Result};
+use crate::units::{format_bytes, format_count, millis, now_ms};
+
+pub fn truncate(args: &TruncateArgs) -> Result<()> {
+    let log = open_writer(&args.dir)?;
+    let what = match (args.before, args.from) {
+        (Some(before), _) => {
+            let removed = log
+                .truncate(before)
+                .context(|| format!("cannot truncate {}", args.dir.display()))?;
+            let mut line = describe(&removed, &log);
+            if log.lowest_offset().is_some_and(|low| low < before) {
+                line.push_str(&format!(
+                    " (whole segments only: offsets below {before} in its segment remain)"
+                ));
+            }
+            line
+        }
+        (None, Some(from)) => {
+            let old_next = log.next_offset();
+            log.truncate_suffix(from)
+                .context(|| format!("cannot truncate {}", args.dir.display()))?;
+            format!(
+                "removed {} records; {}",
+                format_count(old_next.saturating_sub(log.next_offset())),
+                holds(&log)
+            )
+        }
+        (None, None) => return Err(CliError::usage("give --before N or --from N")),
+    };
+    close(log)?;
+    say(what)
+}
+
+pub fn retain(args: &RetainArgs) -> Result<()> {
+    let log = open_writer(&args.dir)?;
+    let removed = match (args.max_bytes, args.max_age) {
+        (Some(bytes), _) => log.retain_bytes(bytes),
+        (None, Some(age)) => log.retain_since(now_ms().saturating_sub(millis(age))),
+        (None, None) => return Err(CliError::usage("give --max-bytes B or --max-age D")),
+    }
+    .context(|| format!("cannot apply retention to {}", args.dir.display()))?;
+    let line = describe(&removed, &log);
+    close(log)?;
+    say(line)
+}
+
+fn describe(removed: &Removed, log: &Log) -> String {
+    format!(
+        "removed {} segment{} ({} records, {}); {}",
+        removed.segments,
+        if removed.segments == 1 { "" } else { "s" },
+        format_count(removed.records),
+        format_bytes(removed.bytes),
+        holds(log)
+    )
+}
+
+fn holds(log: &Log) -> String {
+    match (log.lowest_offset(), log.highest_offset()) {
+        (Some(low), Some(high)) => format!(
+            "the log holds offsets {low} to {high} ({})",
+            format_bytes(log.size_bytes())
+        ),
+        _ => format!("the log is empty; next offset {}", log.next_offset()),
+    }
+}

@@ -1,0 +1,133 @@
+//! `dislog verify`: check every record, checksum, index entry and header.
+
+use std::io::Write;
+
+use dislog::{Error, Log, Repair};
+
+use super::{close, open_reader, open_writer, stdout};
+use crate::args::VerifyArgs;
+use crate::error::{CliError, Result, EXIT_CORRUPT};
+use crate::progress;
+use crate::units::{format_bytes, format_count};
+
+pub fn run(args: &VerifyArgs) -> Result<()> {
+    let mut out = stdout();
+    let (problems, summary) = if args.repair {
+        let log = open_writer(&args.dir)?;
+        let repairs = log.repairs();
+        if repairs.is_empty() {
+            writeln!(out, "nothing to repair: the log was closed cleanly")?;
+        }
+        for repair in &repairs {
+            writeln!(out, "repaired: {repair}")?;
+        }
+        let problems = check(&log, args.limit, &[]);
+        let summary = summary(&log);
+        close(log)?;
+        (problems, summary)
+    } else {
+        let log = open_reader(&args.dir)?;
+        // A read-only open recovers in memory only: what it would have
+        // changed on disk is reported too, and data it would cut is a problem.
+        let pending = log.repairs();
+        let notes: Vec<&Repair> = pending.iter().filter(|r| !loses_data(r)).collect();
+        for note in notes {
+            writeln!(out, "note: opening for writing would do this: {note}")?;
+        }
+        let problems = check(&log, args.limit, &pending);
+        (problems, summary(&log))
+    };
+    for problem in &problems {
+        writeln!(out, "problem: {problem}")?;
+    }
+    if problems.is_empty() {
+        writeln!(out, "ok: {summary}")?;
+        out.flush()?;
+        return Ok(());
+    }
+    out.flush()?;
+    let mut message = format!(
+        "{} problem{} found in {}",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" },
+        args.dir.display()
+    );
+    if problems.len() >= args.limit {
+        message.push_str(" (stopped at --limit)");
+    }
+    if args.repair {
+        message.push_str(
+            "; recovery keeps corrupt records of sealed segments so that reads report them: \
+             'dislog truncate --from OFFSET' cuts the log before one",
+        );
+    } else {
+        message.push_str("; 'dislog verify --repair' runs recovery");
+    }
+    Err(CliError::with_code(message, EXIT_CORRUPT))
+}
+
+/// Runs `Log::verify` (with a spinner on a terminal) and describes each
+/// problem, after the pending repairs that would lose data.
+fn check(log: &Log, limit: usize, pending: &[Repair]) -> Vec<String> {
+    let mut problems: Vec<String> = pending
+        .iter()
+        .filter(|r| loses_data(r))
+        .map(describe_repair)
+        .collect();
+    let spinner = progress::spinner(&format!("verifying {} records", format_count(log.len())));
+    let found = log.verify(limit.saturating_sub(problems.len()));
+    spinner.finish_and_clear();
+    problems.extend(found.iter().map(describe));
+    problems.truncate(limit);
+    problems
+}
+
+fn summary(log: &Log) -> String {
+    let segments = log.segments().len();
+    format!(
+        "{} records in {} segment{} ({}) verified",
+        format_count(log.len()),
+        segments,
+        if segments == 1 { "" } else { "s" },
+        format_bytes(log.size_bytes())
+    )
+}
+
+/// Whether recovery would cut records or bytes (rather than rebuild an
+/// index, which loses nothing).
+fn loses_data(repair: &Repair) -> bool {
+    matches!(
+        repair,
+        Repair::TailCut { .. } | Repair::SegmentDropped { .. }
+    )
+}
+
+fn describe_repair(repair: &Repair) -> String {
+    match repair {
+        Repair::TailCut {
+            segment,
+            bytes,
+            records_kept,
+        } => format!(
+            "segment {segment}, offset {}: torn or corrupt data; recovery would cut {bytes} bytes from here ({records_kept} valid records before it)",
+            segment + records_kept
+        ),
+        other => format!("{other} (on opening for writing)"),
+    }
+}
+
+fn describe(problem: &Error) -> String {
+    match problem {
+        Error::Corrupt {
+            segment,
+            offset: Some(offset),
+            reason,
+        } => format!("segment {segment}, offset {offset}: {reason}"),
+        Error::Corrupt {
+            segment,
+            offset: None,
+            reason,
+        } => format!("segment {segment}: {reason}"),
+        other => other.to_string(),
+    }
+}
