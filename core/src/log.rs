@@ -145,6 +145,12 @@ impl<S: Storage> Log<S> {
         for base in stores {
             log.drop_from(base, "an earlier segment was dropped".into())?;
         }
+        // After an unclean shutdown the files may hold bytes (and names) the
+        // OS never wrote to the media: the next sync must cover all of them.
+        for segment in &mut log.segments {
+            segment.dirty = true;
+        }
+        log.dir_dirty = true;
         if log.segments.is_empty() {
             let base = log.config.initial_offset;
             log.segments
@@ -495,6 +501,19 @@ impl<S: Storage> Log<S> {
         Ok(())
     }
 
+    /// Makes earlier creations and removals durable before a segment is
+    /// removed from the front: names are not durable in any order until a
+    /// directory sync, and a removal that lands while an earlier one does not
+    /// would leave a gap that recovery resolves by dropping the newer side.
+    fn removal_barrier(&mut self) -> Result<()> {
+        if self.dir_dirty {
+            let synced = self.storage.sync_dir().map_err(Error::from);
+            self.guard(synced)?;
+            self.dir_dirty = false;
+        }
+        Ok(())
+    }
+
     /// Removes the oldest segments while `remove` says so, never the last.
     fn remove_oldest(
         &mut self,
@@ -509,6 +528,7 @@ impl<S: Storage> Log<S> {
             if !remove(&info, total) {
                 break;
             }
+            self.removal_barrier()?;
             let segment = self.segments.remove(0);
             let bytes = segment.bytes();
             drop(segment);
@@ -535,8 +555,10 @@ impl<S: Storage> Log<S> {
             let (base, records, bytes) = (active.base, active.count, active.bytes());
             let rolled = self.roll();
             self.guard(rolled)?;
+            self.removal_barrier()?;
             let segment = self.segments.remove(0);
             drop(segment);
+            self.dir_dirty = true;
             let gone = remove_files(&self.storage, base);
             self.guard(gone)?;
             removed.segments += 1;
@@ -598,6 +620,8 @@ impl<S: Storage> Log<S> {
         let segment = Segment::create(&self.storage, &self.config, from)?;
         self.segments.push(segment);
         self.segments.remove(0);
+        self.dir_dirty = true;
+        self.removal_barrier()?;
         self.dir_dirty = true;
         remove_files(&self.storage, old)
     }
