@@ -160,3 +160,86 @@ pub(crate) unsafe fn arg_path(ptr: *const c_char, name: &str) -> Result<PathBuf,
     }
     Ok(PathBuf::from(OsStr::from_bytes(bytes)))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use std::ffi::CStr;
+
+    use super::*;
+    use crate::capi::dislog_last_error_message;
+
+    fn last_error() -> String {
+        // SAFETY: the library returns a valid NUL-terminated string.
+        unsafe { CStr::from_ptr(dislog_last_error_message()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn a_panic_becomes_a_status_and_a_message() {
+        let status = run(|| panic!("boom at the boundary"));
+        assert_eq!(status, dislog_status::DISLOG_ERR_PANIC);
+        assert!(
+            last_error().contains("boom at the boundary"),
+            "{}",
+            last_error()
+        );
+        let status = run(|| std::panic::panic_any(42_u8));
+        assert_eq!(status, dislog_status::DISLOG_ERR_PANIC);
+        assert!(last_error().contains("unknown panic"));
+    }
+
+    #[test]
+    fn success_clears_the_message() {
+        assert_eq!(
+            run(|| Err(Failure::invalid("bad"))),
+            dislog_status::DISLOG_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(last_error(), "bad");
+        assert_eq!(run(|| Ok(())), dislog_status::DISLOG_OK);
+        assert_eq!(last_error(), "");
+    }
+
+    #[test]
+    fn interior_nul_bytes_do_not_cut_the_message() {
+        run(|| Err(Failure::invalid("a\0b")));
+        assert_eq!(last_error(), "a\\0b");
+    }
+
+    #[test]
+    fn engine_errors_keep_their_code_and_text() {
+        let e = dislog_core::Error::OutOfRange {
+            offset: 9,
+            lowest: None,
+            next: 0,
+        };
+        let text = e.to_string();
+        let f = Failure::from(e);
+        assert_eq!(f.status, dislog_status::DISLOG_ERR_OUT_OF_RANGE);
+        assert_eq!(f.message, text);
+    }
+
+    #[test]
+    fn argument_checks() {
+        // SAFETY: NULL and zero lengths only: nothing is dereferenced.
+        unsafe {
+            assert_eq!(arg_bytes(std::ptr::null(), 0, "d").unwrap(), b"");
+            let e = arg_bytes(std::ptr::null(), 3, "d").unwrap_err();
+            assert_eq!(e.status, dislog_status::DISLOG_ERR_NULL_ARGUMENT);
+            assert!(e.message.contains("`d`"));
+            let e = arg_path(std::ptr::null(), "path").unwrap_err();
+            assert_eq!(e.status, dislog_status::DISLOG_ERR_NULL_ARGUMENT);
+            let e = arg_path(c"".as_ptr(), "path").unwrap_err();
+            assert_eq!(e.status, dislog_status::DISLOG_ERR_INVALID_ARGUMENT);
+            assert_eq!(
+                arg_path(c"/tmp/x".as_ptr(), "path").unwrap(),
+                PathBuf::from("/tmp/x")
+            );
+            assert!(arg_ref::<u8>(std::ptr::null(), "r").is_err());
+            assert!(arg_mut::<u8>(std::ptr::null_mut(), "m").is_err());
+            assert!(arg_out::<u8>(std::ptr::null_mut(), "o").is_err());
+            put::<u8>(std::ptr::null_mut(), 1); // ignored, no crash
+        }
+    }
+}

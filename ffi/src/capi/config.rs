@@ -132,6 +132,7 @@ pub unsafe extern "C" fn dislog_config_default(config: *mut dislog_config) -> di
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]

@@ -142,6 +142,7 @@ pub extern "C" fn dislog_status_str(status: u32) -> *const c_char {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]
