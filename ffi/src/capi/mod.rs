@@ -1,7 +1,7 @@
 //! The C ABI of dislog: the functions and types of `include/dislog.h`.
 //!
 //! One file per concept. Every exported function runs inside
-//! [`boundary::run`], which catches panics (they become
+//! `boundary::run`, which catches panics (they become
 //! [`dislog_status::DISLOG_ERR_PANIC`]), records the error message for
 //! `dislog_last_error_message`, and returns a [`dislog_status`].
 //!
