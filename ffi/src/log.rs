@@ -130,12 +130,15 @@ fn holds_log(storage: &FileStorage) -> Result<bool> {
         .any(|name| parse_file_name(name).is_some()))
 }
 
-/// Undoes what a failed open of a new log created: its segment files, the
-/// lock file and the directories, leaving anything else alone.
-fn undo_new_log(storage: FileStorage, created_dirs: Option<PathBuf>) {
-    if let Ok(names) = storage.list() {
-        for name in names.iter().filter(|n| parse_file_name(n).is_some()) {
-            let _ = storage.remove(name);
+/// Undoes what a failed open created: the lock file if it made it and,
+/// when the directory held no log before (`fresh`), the segment files and
+/// the directories it created. Anything else is left alone.
+fn undo_open(storage: FileStorage, fresh: bool, created_dirs: Option<PathBuf>) {
+    if fresh {
+        if let Ok(names) = storage.list() {
+            for name in names.iter().filter(|n| parse_file_name(n).is_some()) {
+                let _ = storage.remove(name);
+            }
         }
     }
     if let Some(lock) = storage.lock().filter(|l| l.created()) {
@@ -185,13 +188,17 @@ impl Log {
                 return Err(e.into());
             }
         };
-        let fresh = !holds_log(&storage)?;
+        let fresh = match holds_log(&storage) {
+            Ok(held) => !held,
+            Err(e) => {
+                undo_open(storage, false, created_dirs);
+                return Err(e);
+            }
+        };
         match build(storage.clone(), config) {
             Ok(log) => Ok(Self::wrap(log, storage)),
             Err(e) => {
-                if fresh {
-                    undo_new_log(storage, created_dirs);
-                }
+                undo_open(storage, fresh, created_dirs);
                 Err(e)
             }
         }

@@ -1,0 +1,155 @@
+//! Unclean shutdowns inside this process, and files cut by hand.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{check_records, copy_dir, files, fill, payload, small};
+use dislog::{Config, ErrorCode, Log, Repair};
+
+#[test]
+fn dropping_without_close_loses_nothing_and_offsets_continue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Log::open(tmp.path(), small()).unwrap();
+    fill(&log, 0, 300);
+    drop(log);
+    // The active index still has its zero-filled preallocation.
+    let index = files(tmp.path())
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".index"))
+        .last()
+        .unwrap();
+    assert_eq!(index.1, small().max_index_bytes, "{index:?}");
+    let log = Log::open(tmp.path(), small()).unwrap();
+    check_records(&log, 0, 300);
+    fill(&log, 300, 320);
+    log.close().unwrap();
+    let log = Log::open(tmp.path(), small()).unwrap();
+    assert!(log.repairs().is_empty(), "{:?}", log.repairs());
+    check_records(&log, 0, 320);
+    log.close().unwrap();
+}
+
+#[test]
+fn a_forgotten_log_keeps_its_lock_and_its_flushed_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Log::open(tmp.path(), Config::default()).unwrap();
+    fill(&log, 0, 100);
+    log.flush().unwrap();
+    fill(&log, 100, 150);
+    std::mem::forget(log);
+    // The leaked handle still holds the lock of this process.
+    let err = Log::open(tmp.path(), Config::default()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Locked);
+    // What it flushed is on disk; the rest died with its buffer.
+    let ro = Log::open_read_only(tmp.path(), Config::default()).unwrap();
+    check_records(&ro, 0, 100);
+    ro.close().unwrap();
+}
+
+/// Builds a closed log of a few segments in `dir`; returns its records.
+fn build(dir: &std::path::Path) -> u64 {
+    let log = Log::open(dir, small()).unwrap();
+    fill(&log, 0, 250);
+    log.close().unwrap();
+    250
+}
+
+/// (name, length) of the last file of `dir` whose name ends with `suffix`.
+fn last(dir: &std::path::Path, suffix: &str) -> (String, u64) {
+    files(dir)
+        .into_iter()
+        .filter(|(n, _)| n.ends_with(suffix))
+        .last()
+        .unwrap()
+}
+
+fn cut(path: &std::path::Path, len: u64) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}
+
+#[test]
+fn a_store_cut_anywhere_recovers_to_a_prefix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = tmp.path().join("original");
+    let total = build(&original);
+    let (store, store_len) = last(&original, ".store");
+    let base: u64 = store[..20].parse().unwrap();
+    let mut previous = base;
+    let cuts: std::collections::BTreeSet<u64> = (0..store_len)
+        .step_by(7)
+        .chain([store_len - 1, store_len])
+        .collect();
+    for (i, &len) in cuts.iter().enumerate() {
+        let dir = copy_dir(&original, &tmp.path().join(format!("cut{i}")));
+        cut(&dir.join(&store), len);
+        let log = Log::open(&dir, small()).unwrap();
+        let next = log.next_offset();
+        assert!(
+            (base..=total).contains(&next),
+            "cut at {len}: next offset {next}"
+        );
+        assert!(
+            next >= previous,
+            "cut at {len} kept fewer records than a shorter cut"
+        );
+        previous = next;
+        check_records(&log, 0, next);
+        assert_eq!(log.append(&payload(next)).unwrap(), next);
+        log.close().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    assert_eq!(previous, total, "the uncut store keeps every record");
+}
+
+#[test]
+fn an_index_cut_anywhere_is_rebuilt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = tmp.path().join("original");
+    let total = build(&original);
+    let (index, index_len) = last(&original, ".index");
+    for (i, len) in (0..index_len).step_by(5).enumerate() {
+        let dir = copy_dir(&original, &tmp.path().join(format!("cut{i}")));
+        cut(&dir.join(&index), len);
+        let log = Log::open(&dir, small()).unwrap();
+        check_records(&log, 0, total);
+        assert!(
+            log.repairs()
+                .iter()
+                .any(|r| matches!(r, Repair::IndexRebuilt { .. })),
+            "cut at {len}: {:?}",
+            log.repairs()
+        );
+        log.close().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn a_sealed_store_cut_drops_the_segments_after_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = tmp.path().join("original");
+    let total = build(&original);
+    let stores: Vec<(String, u64)> = files(&original)
+        .into_iter()
+        .filter(|(n, _)| n.ends_with(".store"))
+        .collect();
+    assert!(stores.len() >= 3);
+    let (name, len) = &stores[1];
+    let next_base: u64 = stores[2].0[..20].parse().unwrap();
+    let dir = copy_dir(&original, &tmp.path().join("cut"));
+    cut(&dir.join(name), len - 3);
+    let log = Log::open(&dir, small()).unwrap();
+    let next = log.next_offset();
+    assert!(next < next_base && next < total);
+    check_records(&log, 0, next);
+    assert!(log
+        .repairs()
+        .iter()
+        .any(|r| matches!(r, Repair::SegmentDropped { .. })));
+    log.close().unwrap();
+}

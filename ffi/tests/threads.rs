@@ -1,0 +1,136 @@
+//! Sharing one log between threads, waiting for appends, and reading
+//! beside a live writer.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{check_records, files, fill, payload, small};
+use dislog::{Config, Log};
+
+#[test]
+fn wait_for_wakes_on_append_and_times_out_otherwise() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Arc::new(Log::open(tmp.path(), Config::default()).unwrap());
+    fill(&log, 0, 3);
+    // Already there: no wait.
+    assert!(log.wait_for(2, Duration::ZERO).unwrap());
+    // Nothing comes: times out after about the timeout.
+    let start = Instant::now();
+    assert!(!log.wait_for(3, Duration::from_millis(50)).unwrap());
+    assert!(start.elapsed() >= Duration::from_millis(50));
+
+    let writer = {
+        let log = Arc::clone(&log);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            fill(&log, 3, 5);
+        })
+    };
+    let start = Instant::now();
+    assert!(log.wait_for(4, Duration::from_secs(60)).unwrap());
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "woken by the append, not by the timeout"
+    );
+    writer.join().unwrap();
+    assert_eq!(log.read(4).unwrap().payload.as_ref(), payload(4).as_slice());
+    // A suffix truncation lowers the end: waiting past it times out again.
+    log.truncate_suffix(2).unwrap();
+    assert!(!log.wait_for(2, Duration::from_millis(10)).unwrap());
+    Arc::into_inner(log).unwrap().close().unwrap();
+}
+
+#[test]
+fn many_waiters_are_all_woken() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Arc::new(Log::open(tmp.path(), Config::default()).unwrap());
+    let waiters: Vec<_> = (0..4)
+        .map(|_| {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || log.wait_for(0, Duration::from_secs(60)).unwrap())
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(20));
+    log.append(b"wake up").unwrap();
+    for waiter in waiters {
+        assert!(waiter.join().unwrap());
+    }
+}
+
+#[test]
+fn readers_run_beside_one_writer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Arc::new(Log::open(tmp.path(), small()).unwrap());
+    const TOTAL: u64 = 3000;
+    let readers: Vec<_> = (0..4)
+        .map(|r| {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                let mut seen = 0u64;
+                let mut next = 0;
+                while next < TOTAL {
+                    if !log.wait_for(next, Duration::from_secs(60)).unwrap() {
+                        panic!("reader {r} starved at {next}");
+                    }
+                    let end = log.next_offset();
+                    for offset in next..end {
+                        log.read_with(offset, |rec| {
+                            assert_eq!(rec.payload.as_ref(), payload(offset).as_slice())
+                        })
+                        .unwrap();
+                        seen += 1;
+                    }
+                    next = end;
+                }
+                seen
+            })
+        })
+        .collect();
+    for i in 0..TOTAL {
+        assert_eq!(log.append(&payload(i)).unwrap(), i);
+        if i.is_multiple_of(500) {
+            log.sync().unwrap();
+        }
+    }
+    for reader in readers {
+        assert_eq!(reader.join().unwrap(), TOTAL);
+    }
+    let log = Arc::into_inner(log).unwrap();
+    check_records(&log, 0, TOTAL);
+    log.close().unwrap();
+}
+
+#[test]
+fn a_read_only_open_beside_a_live_writer_sees_flushed_records_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let writer = Log::open(tmp.path(), small()).unwrap();
+    fill(&writer, 0, 500);
+    writer.flush().unwrap();
+    // Buffered, not flushed: the index (mapped) already has entries for
+    // them, the store on disk does not.
+    fill(&writer, 500, 510);
+    let before = files(tmp.path());
+
+    let reader = Log::open_read_only(tmp.path(), small()).unwrap();
+    check_records(&reader, 0, 500);
+    let err = reader.append(b"x").unwrap_err();
+    assert!(err.to_string().contains("read-only"), "{err}");
+    assert!(reader.reset().is_err());
+    reader.close().unwrap();
+    assert_eq!(files(tmp.path()), before, "a read-only open changed files");
+
+    // The writer is unaffected.
+    fill(&writer, 510, 520);
+    check_records(&writer, 0, 520);
+    writer.close().unwrap();
+    let reader = Log::open_read_only(tmp.path(), small()).unwrap();
+    assert!(reader.repairs().is_empty());
+    check_records(&reader, 0, 520);
+    assert!(Log::open_read_only(tmp.path(), small())
+        .unwrap()
+        .remove()
+        .is_err());
+}
