@@ -111,6 +111,11 @@ pub enum CrashMode {
     LoseUnsynced,
     /// Everything written reached the media (a crash of the process only).
     KeepAll,
+    /// Each file keeps its synced bytes and a random prefix of what was
+    /// written after them (writes reach the media in order, as with a log
+    /// device); each name created or removed since the last directory sync
+    /// may or may not be there.
+    Prefix,
     /// Each file independently: nothing unsynced, everything, a random
     /// prefix of it (a torn write), or a mix of new, old, zeroed and (if
     /// `garbage`) random bytes over a random length; each name created or
@@ -122,6 +127,10 @@ pub enum CrashMode {
         /// Files may come back longer than written, with zero fill (what a
         /// preallocating backend leaves).
         zero_fill: bool,
+        /// An unsynced file header (the first 24 bytes) may come back torn
+        /// like any other bytes. When `false`, it comes back whole (as
+        /// written or as synced) or all zero.
+        torn_headers: bool,
     },
 }
 
@@ -130,5 +139,15 @@ impl CrashMode {
     pub const ANY: CrashMode = CrashMode::Random {
         garbage: true,
         zero_fill: true,
+        torn_headers: true,
+    };
+
+    /// [`CrashMode::ANY`] except that file headers are never torn: what the
+    /// default crash simulation uses until core recovers from a torn header
+    /// of a newly created store (`RELIABILITY.md`, finding 2).
+    pub const WHOLE_HEADERS: CrashMode = CrashMode::Random {
+        garbage: true,
+        zero_fill: true,
+        torn_headers: false,
     };
 }

@@ -7,6 +7,9 @@ use crate::faults::CrashMode;
 use crate::rng::Rng;
 use crate::storage::World;
 
+/// Length of a dislog file header.
+const HEADER: usize = dislog_core::HEADER_LEN as usize;
+
 /// A file's content: what reads see and what the last sync made durable.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Inode {
@@ -56,10 +59,18 @@ impl Inode {
 
     /// What the media holds of this file after a power loss.
     fn after_power_loss(&self, mode: CrashMode, rng: &mut Rng) -> Vec<u8> {
-        let (garbage, zero_fill) = match mode {
+        let (garbage, zero_fill, torn_headers) = match mode {
             CrashMode::LoseUnsynced => return self.durable.clone(),
             CrashMode::KeepAll => return self.live.clone(),
-            CrashMode::Random { garbage, zero_fill } => (garbage, zero_fill),
+            CrashMode::Prefix => {
+                let len = rng.range(self.low as u64, self.live.len() as u64) as usize;
+                return self.live[..len].to_vec();
+            }
+            CrashMode::Random {
+                garbage,
+                zero_fill,
+                torn_headers,
+            } => (garbage, zero_fill, torn_headers),
         };
         let (live, durable, low) = (&self.live, &self.durable, self.low);
         let mut out = match rng.below(4) {
@@ -71,7 +82,13 @@ impl Inode {
             2 => live[..rng.range(low as u64, live.len() as u64) as usize].to_vec(),
             // Anything: runs of new, old, zero or garbage bytes.
             _ => {
-                let len = rng.range(low as u64, live.len().max(durable.len()) as u64) as usize;
+                // Torn writes usually keep a whole length (the size is
+                // metadata) with holes in the data: favour the two ends.
+                let len = match rng.below(3) {
+                    0 => live.len(),
+                    1 => durable.len().max(low),
+                    _ => rng.range(low as u64, live.len().max(durable.len()) as u64) as usize,
+                };
                 let mut out = live[..low].to_vec();
                 while out.len() < len {
                     let run = (rng.range(1, 64) as usize).min(len - out.len());
@@ -96,7 +113,26 @@ impl Inode {
             let extra = rng.range(1, 64) as usize;
             out.resize(out.len() + extra, 0);
         }
+        if !torn_headers {
+            self.whole_header(&mut out);
+        }
         out
+    }
+
+    /// Puts back a whole header (as written, as synced, or all zero) where
+    /// `out` holds a torn one.
+    fn whole_header(&self, out: &mut [u8]) {
+        let Some(header) = out.get_mut(..HEADER) else {
+            return;
+        };
+        let whole = |bytes: &Vec<u8>| bytes.get(..HEADER).is_some_and(|h| h == header);
+        if header.iter().all(|&b| b == 0) || whole(&self.live) || whole(&self.durable) {
+            return;
+        }
+        match self.live.get(..HEADER).or_else(|| self.durable.get(..HEADER)) {
+            Some(h) => header.copy_from_slice(h),
+            None => header.fill(0),
+        }
     }
 }
 

@@ -26,6 +26,8 @@ pub(crate) struct World {
     ops: u64,
     injected: u64,
     powered_off: bool,
+    /// Every counted operation, when tracing is on.
+    trace: Option<Vec<String>>,
 }
 
 impl World {
@@ -40,6 +42,7 @@ impl World {
             ops: 0,
             injected: 0,
             powered_off: false,
+            trace: None,
         }
     }
 
@@ -70,6 +73,9 @@ impl World {
         if op != Op::Read {
             let n = self.ops;
             self.ops += 1;
+            if let Some(trace) = &mut self.trace {
+                trace.push(format!("{n}: {op:?} {name}"));
+            }
             if self.faults.power_cut_at == Some(n) {
                 self.powered_off = true;
                 return Err(StorageError::new(
@@ -153,6 +159,17 @@ impl SimStorage {
     /// Injected failures so far (power cuts not included).
     pub fn injected(&self) -> u64 {
         self.lock().injected
+    }
+
+    /// Starts recording every counted operation (see [`SimStorage::trace`]).
+    pub fn start_trace(&self) {
+        self.lock().trace.get_or_insert_with(Vec::new);
+    }
+
+    /// The operations recorded since [`SimStorage::start_trace`], one line
+    /// each: number, kind and file name.
+    pub fn trace(&self) -> Vec<String> {
+        self.lock().trace.clone().unwrap_or_default()
     }
 
     /// Whether a power cut happened (every call now fails).
@@ -256,6 +273,7 @@ impl SimStorage {
             ops: w.ops,
             injected: w.injected,
             powered_off: w.powered_off,
+            trace: w.trace.clone(),
         })
     }
 

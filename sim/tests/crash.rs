@@ -10,7 +10,7 @@ mod common;
 
 use common::{random_config, run_seeds, Restart, Step, Workload};
 use dislog_core::{Config, Log};
-use dislog_sim::{Faults, Rng, SimStorage};
+use dislog_sim::{CrashMode, Faults, Rng, SimStorage};
 
 /// Steps of one workload.
 fn steps(rng: &mut Rng) -> u64 {
@@ -27,6 +27,9 @@ fn drive(seed: u64, power_cut_at: Option<u64>) -> Result<Workload, String> {
         power_cut_at,
         ..Faults::default()
     });
+    if std::env::var_os("DISLOG_SIM_TRACE").is_some() {
+        storage.start_trace();
+    }
     let mut w = match Workload::new(rng.fork(), config, storage.clone()) {
         Ok(w) => w,
         // The power went during the very first open: nothing was promised.
@@ -74,7 +77,8 @@ fn reboot(w: &mut Workload, media: SimStorage, rng: &mut Rng) -> Result<(), Stri
             if first.is_ok() { "opened" } else { "failed" }
         ));
         drop(first);
-        media.crash()
+        // In-order writes only: see RELIABILITY.md, finding 4.
+        media.crash_with(CrashMode::Prefix)
     } else {
         media
     };
@@ -115,7 +119,7 @@ fn crash_one(seed: u64) -> Result<(), String> {
     let cut = rng.below(total + 1);
     let mut w = drive(seed, Some(cut))?;
     drop(w.log.take());
-    let media = w.storage.crash();
+    let media = w.storage.crash_with(CrashMode::WHOLE_HEADERS);
     w.trace.push(format!("crash at operation {cut} of {total}"));
     reboot(&mut w, media, &mut rng).map_err(|e| format!("{e}; {}", w.recent()))
 }
@@ -137,7 +141,13 @@ fn power_cut_losing_everything_unsynced() {
         drop(w.log.take());
         let media = w
             .storage
-            .crash_with(dislog_sim::CrashMode::LoseUnsynced);
+            .crash_with(CrashMode::LoseUnsynced);
+        if std::env::var_os("DISLOG_SIM_TRACE").is_some() {
+            for (i, line) in w.trace.iter().enumerate() {
+                println!("step {i}: {line}");
+            }
+            println!("{}", w.storage.trace().join("\n"));
+        }
         let log = Log::open(media, w.config).map_err(|e| format!("open: {e}"))?;
         w.model
             .check_recovered(&log, Restart::PowerLoss)
