@@ -15,8 +15,7 @@ fn dropping_without_close_loses_nothing_and_offsets_continue() {
     // The active index still has its zero-filled preallocation.
     let index = files(tmp.path())
         .into_iter()
-        .filter(|(name, _)| name.ends_with(".index"))
-        .last()
+        .rfind(|(name, _)| name.ends_with(".index"))
         .unwrap();
     assert_eq!(index.1, small().max_index_bytes, "{index:?}");
     let log = Log::open(tmp.path(), small()).unwrap();
@@ -58,8 +57,7 @@ fn build(dir: &std::path::Path) -> u64 {
 fn last(dir: &std::path::Path, suffix: &str) -> (String, u64) {
     files(dir)
         .into_iter()
-        .filter(|(n, _)| n.ends_with(suffix))
-        .last()
+        .rfind(|(n, _)| n.ends_with(suffix))
         .unwrap()
 }
 
