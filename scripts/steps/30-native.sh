@@ -80,8 +80,20 @@ TMPDIR="$work" "$work/test_c" >"$work/test-c.out" || { cat "$work/test-c.out"; e
 TMPDIR="$work" valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
   "$work/test_c" >"$work/test-vg.out" 2>&1 || { cat "$work/test-vg.out"; echo "30-native: valgrind found errors" >&2; exit 1; }
 echo "C test suite under valgrind: $(tail -n 1 "$work/test-vg.out"), no errors or leaks"
-gcc -std=c99 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Iinclude tests/c/test_dislog.c "${static_link[@]}" -o "$work/test_c_asan"
+# ASan on both sides: the library built with -Zsanitizer=address (nightly, an
+# explicit --target is required), the C suite with ASan + UBSan.
+asan_lib=("$lib_dir/libdislog.a")
+if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+  RUSTFLAGS=-Zsanitizer=address CARGO_TARGET_DIR="$target_dir/asan" \
+    cargo +nightly build -p dislog --release --locked --quiet --target x86_64-unknown-linux-gnu
+  asan_lib=("$target_dir/asan/x86_64-unknown-linux-gnu/release/libdislog.a")
+else
+  echo "30-native: no nightly toolchain: ASan covers the C side only"
+fi
+gcc -std=c99 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -Iinclude \
+  tests/c/test_dislog.c "${asan_lib[@]}" -lpthread -ldl -lm -o "$work/test_c_asan"
 TMPDIR="$work" ASAN_OPTIONS=detect_leaks=1 "$work/test_c_asan" >"$work/test-asan.out" 2>&1 || { cat "$work/test-asan.out"; echo "30-native: ASan/UBSan found errors" >&2; exit 1; }
+echo "C test suite under ASan (library and suite) + UBSan: $(tail -n 1 "$work/test-asan.out")"
 
 # 5. install.sh + pkg-config into a temporary prefix; link dynamically and statically.
 scripts/install.sh --no-build "$work/prefix" >/dev/null
