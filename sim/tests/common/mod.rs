@@ -315,7 +315,17 @@ impl Model {
         }
         let mut iterated = Vec::new();
         let mut iter_error = None;
-        for r in log.records() {
+        // `iter` rather than `records`: `records` turns a failed start into
+        // an empty iterator (RELIABILITY.md, finding 6).
+        let records = match lowest.map(|lo| log.iter(lo)) {
+            Some(Ok(iter)) => Some(iter),
+            Some(Err(e)) => {
+                iter_error = Some(e);
+                None
+            }
+            None => None,
+        };
+        for r in records.into_iter().flatten() {
             match r {
                 Ok(r) => iterated.push((r.offset, (r.timestamp, r.payload.to_vec()))),
                 Err(e) => {
@@ -394,6 +404,8 @@ pub struct Workload {
     pub model: Model,
     /// Short description of each step, for failure reports.
     pub trace: Vec<String>,
+    /// Whether `reset` is among the steps.
+    pub allow_reset: bool,
 }
 
 impl Workload {
@@ -407,6 +419,7 @@ impl Workload {
             log: Some(log),
             model: Model::new(config),
             trace: Vec::new(),
+            allow_reset: true,
         })
     }
 
@@ -483,7 +496,8 @@ impl Workload {
             }
             92..=95 => self.reopen(true),
             96..=98 => self.reopen(false),
-            _ => self.reset(),
+            _ if self.allow_reset => self.reset(),
+            _ => self.reopen(false),
         }
     }
 
