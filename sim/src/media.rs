@@ -63,6 +63,10 @@ impl Inode {
             CrashMode::LoseUnsynced => return self.durable.clone(),
             CrashMode::KeepAll => return self.live.clone(),
             CrashMode::Prefix => {
+                // A truncation since the sync may not have landed either.
+                if self.durable.len() > self.low && rng.chance(1, 2) {
+                    return self.durable.clone();
+                }
                 let len = rng.range(self.low as u64, self.live.len() as u64) as usize;
                 return self.live[..len].to_vec();
             }
@@ -129,7 +133,11 @@ impl Inode {
         if header.iter().all(|&b| b == 0) || whole(&self.live) || whole(&self.durable) {
             return;
         }
-        match self.live.get(..HEADER).or_else(|| self.durable.get(..HEADER)) {
+        match self
+            .live
+            .get(..HEADER)
+            .or_else(|| self.durable.get(..HEADER))
+        {
             Some(h) => header.copy_from_slice(h),
             None => header.fill(0),
         }
@@ -157,7 +165,11 @@ pub(crate) fn after_power_loss(
             (Some(_), None, CrashMode::LoseUnsynced) => None,
             // Created, removed or replaced since the last directory sync:
             // either state of the name may be what the media holds.
-            (Some(l), Some(d), _) => Some(if rng.chance(1, 2) { (l, true) } else { (d, false) }),
+            (Some(l), Some(d), _) => Some(if rng.chance(1, 2) {
+                (l, true)
+            } else {
+                (d, false)
+            }),
             (Some(l), None, _) => rng.chance(1, 2).then_some((l, true)),
             (None, Some(d), _) => rng.chance(1, 2).then_some((d, false)),
             (None, None, _) => None,

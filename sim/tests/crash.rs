@@ -42,7 +42,10 @@ fn drive(seed: u64, power_cut_at: Option<u64>) -> Result<Workload, String> {
         Err(e) => return Err(e),
     };
     for i in 0..n {
-        match w.step().map_err(|e| format!("step {i}: {e}; {}", w.recent()))? {
+        match w
+            .step()
+            .map_err(|e| format!("step {i}: {e}; {}", w.recent()))?
+        {
             Step::Done => {}
             Step::Failed(e) if w.storage.is_powered_off() => {
                 w.trace.push(format!("-> power cut ({e})"));
@@ -51,7 +54,8 @@ fn drive(seed: u64, power_cut_at: Option<u64>) -> Result<Workload, String> {
             Step::Failed(e) => return Err(format!("step {i} failed: {e}; {}", w.recent())),
         }
         if i % 16 == 15 {
-            w.check().map_err(|e| format!("step {i}: {e}; {}", w.recent()))?;
+            w.check()
+                .map_err(|e| format!("step {i}: {e}; {}", w.recent()))?;
         }
     }
     Ok(w)
@@ -133,24 +137,27 @@ fn power_cut_at_a_random_operation() {
 /// for "what was synced is there".
 #[test]
 fn power_cut_losing_everything_unsynced() {
-    run_seeds("crash", "power_cut_losing_everything_unsynced", 300, |seed| {
-        let dry = drive(seed, None)?;
-        let mut rng = Rng::new(seed ^ 0x5EED);
-        let cut = rng.below(dry.storage.ops() + 1);
-        let mut w = drive(seed, Some(cut))?;
-        drop(w.log.take());
-        let media = w
-            .storage
-            .crash_with(CrashMode::LoseUnsynced);
-        if std::env::var_os("DISLOG_SIM_TRACE").is_some() {
-            for (i, line) in w.trace.iter().enumerate() {
-                println!("step {i}: {line}");
+    run_seeds(
+        "crash",
+        "power_cut_losing_everything_unsynced",
+        300,
+        |seed| {
+            let dry = drive(seed, None)?;
+            let mut rng = Rng::new(seed ^ 0x5EED);
+            let cut = rng.below(dry.storage.ops() + 1);
+            let mut w = drive(seed, Some(cut))?;
+            drop(w.log.take());
+            let media = w.storage.crash_with(CrashMode::LoseUnsynced);
+            if std::env::var_os("DISLOG_SIM_TRACE").is_some() {
+                for (i, line) in w.trace.iter().enumerate() {
+                    println!("step {i}: {line}");
+                }
+                println!("{}", w.storage.trace().join("\n"));
             }
-            println!("{}", w.storage.trace().join("\n"));
-        }
-        let log = Log::open(media, w.config).map_err(|e| format!("open: {e}"))?;
-        w.model
-            .check_recovered(&log, Restart::PowerLoss)
-            .map_err(|e| format!("{e}; {}", w.recent()))
-    });
+            let log = Log::open(media, w.config).map_err(|e| format!("open: {e}"))?;
+            w.model
+                .check_recovered(&log, Restart::PowerLoss)
+                .map_err(|e| format!("{e}; {}", w.recent()))
+        },
+    );
 }

@@ -46,7 +46,11 @@ fn check_poisoned(w: &mut Workload, e: &Error) -> Result<(), String> {
     for r in refused {
         match r {
             Err(Error::Poisoned(_)) => {}
-            other => return Err(format!("a write after a failure gave {other:?}, not POISONED")),
+            other => {
+                return Err(format!(
+                    "a write after a failure gave {other:?}, not POISONED"
+                ))
+            }
         }
     }
     if !matches!(log.append(b"x"), Err(ref e) if e.code() == ErrorCode::Poisoned) {
@@ -80,7 +84,9 @@ fn run(seed: u64, faults: Faults) -> Result<(), String> {
     let mut failures = 0;
     for i in 0..STEPS {
         let injected = w.storage.injected();
-        let step = w.step().map_err(|e| format!("step {i}: {e}; {}", w.recent()))?;
+        let step = w
+            .step()
+            .map_err(|e| format!("step {i}: {e}; {}", w.recent()))?;
         let failed = w.storage.injected() > injected;
         match step {
             Step::Done if failed => {
@@ -166,38 +172,45 @@ fn random_failures() {
 /// the log.
 #[test]
 fn read_failures_are_errors_and_do_not_poison() {
-    run_seeds("io_errors", "read_failures_are_errors_and_do_not_poison", 100, |seed| {
-        let mut w = workload(seed, Faults::default())?;
-        for _ in 0..40 {
-            w.step()?;
-            if w.log.is_none() {
-                reopen(&mut w)?;
+    run_seeds(
+        "io_errors",
+        "read_failures_are_errors_and_do_not_poison",
+        100,
+        |seed| {
+            let mut w = workload(seed, Faults::default())?;
+            for _ in 0..40 {
+                w.step()?;
+                if w.log.is_none() {
+                    reopen(&mut w)?;
+                }
             }
-        }
-        w.storage.set_faults(Faults {
-            fail_per_million: 300_000,
-            fail_kinds: OpSet::NONE.with(Op::Read),
-            ..Faults::default()
-        });
-        let log = w.log.as_ref().expect("open");
-        let mut errors = 0;
-        for (&o, expected) in &w.model.records {
-            match log.read(o) {
-                Ok(r) if (r.timestamp, &*r.payload) == (expected.0, &expected.1[..]) => {}
-                Ok(_) => return Err(format!("read({o}) under read faults returned other bytes")),
-                Err(Error::Storage(_) | Error::Corrupt { .. }) => errors += 1,
-                Err(e) => return Err(format!("read({o}) failed with {e}")),
+            w.storage.set_faults(Faults {
+                fail_per_million: 300_000,
+                fail_kinds: OpSet::NONE.with(Op::Read),
+                ..Faults::default()
+            });
+            let log = w.log.as_ref().expect("open");
+            let mut errors = 0;
+            for (&o, expected) in &w.model.records {
+                match log.read(o) {
+                    Ok(r) if (r.timestamp, &*r.payload) == (expected.0, &expected.1[..]) => {}
+                    Ok(_) => {
+                        return Err(format!("read({o}) under read faults returned other bytes"))
+                    }
+                    Err(Error::Storage(_) | Error::Corrupt { .. }) => errors += 1,
+                    Err(e) => return Err(format!("read({o}) failed with {e}")),
+                }
             }
-        }
-        w.storage.set_faults(Faults::default());
-        let _ = errors;
-        match w.log().append(b"still writable") {
-            Ok(_) => Ok(()),
-            Err(e) if w.model.next.checked_add(1).is_none() || w.config.record_limit() < 14 => {
-                let _ = e;
-                Ok(())
+            w.storage.set_faults(Faults::default());
+            let _ = errors;
+            match w.log().append(b"still writable") {
+                Ok(_) => Ok(()),
+                Err(e) if w.model.next.checked_add(1).is_none() || w.config.record_limit() < 14 => {
+                    let _ = e;
+                    Ok(())
+                }
+                Err(e) => Err(format!("append after read failures: {e}")),
             }
-            Err(e) => Err(format!("append after read failures: {e}")),
-        }
-    });
+        },
+    );
 }

@@ -256,7 +256,9 @@ impl Model {
                 ));
             }
         }
-        let end_floor = self.cut.map_or(self.synced_next, |c| c.min(self.synced_next));
+        let end_floor = self
+            .cut
+            .map_or(self.synced_next, |c| c.min(self.synced_next));
         if !self.reset_pending && restart == Restart::PowerLoss && next < end_floor {
             return Err(format!(
                 "after {restart:?} the next offset is {next}, below {end_floor} (offsets would repeat)"
@@ -335,10 +337,7 @@ impl Model {
             }
         }
         let stop = corrupt_from.unwrap_or(next);
-        let expected: Vec<_> = found
-            .range(..stop)
-            .map(|(&o, v)| (o, v.clone()))
-            .collect();
+        let expected: Vec<_> = found.range(..stop).map(|(&o, v)| (o, v.clone())).collect();
         if iterated != expected || iter_error.is_some() != corrupt_from.is_some() {
             return Err(format!(
                 "iteration gives {} records (error: {iter_error:?}), reads {} before {stop}",
