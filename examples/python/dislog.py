@@ -145,8 +145,10 @@ class Log:
             self.close()
 
     def __del__(self):
-        if getattr(self, "_h", None):
-            _lib.dislog_close(ctypes.byref(self._h))
+        # A log never closed explicitly is closed when collected (errors ignored).
+        handle = getattr(self, "_h", None)
+        if handle and _lib is not None:
+            _lib.dislog_close(ctypes.byref(handle))
 
     def close(self):
         _check(_lib.dislog_close(ctypes.byref(self._h)))

@@ -67,6 +67,8 @@ check_output() { # name expected-file actual-file
 gcc -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude examples/c/example.c "${static_link[@]}" -o "$work/example_c"
 "$work/example_c" "$work/log-c" >"$work/out-c"
 check_output c examples/c/expected.txt "$work/out-c"
+# The benchmark is only compiled here (run it by hand, see its header).
+gcc -O2 -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude examples/c/bench.c "${static_link[@]}" -o "$work/bench_c"
 g++ -std=c++17 -Wall -Wextra -Werror -Iinclude -Iexamples/cpp examples/cpp/example.cpp "${static_link[@]}" -o "$work/example_cpp"
 "$work/example_cpp" "$work/log-cpp" >"$work/out-cpp"
 check_output cpp examples/cpp/expected.txt "$work/out-cpp"

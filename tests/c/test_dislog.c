@@ -693,10 +693,22 @@ static void test_flush_sync_reset_reopen(void) {
     EXPECT(dislog_close(&log), DISLOG_ERR_NULL_ARGUMENT); /* a second close is caught */
     EXPECT(dislog_close(NULL), DISLOG_ERR_NULL_ARGUMENT);
 
+    /* Every sync mode opens and appends. */
+    const uint32_t modes[] = {DISLOG_SYNC_MANUAL, DISLOG_SYNC_EVERY_APPEND,
+                              DISLOG_SYNC_EVERY_BYTES, DISLOG_SYNC_EVERY_MILLIS};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        config.sync_mode = modes[i];
+        config.sync_every = 10;
+        log = open_log(dir, &config);
+        CHECK(append_str(log, "mode") == 1 + i);
+        close_log(&log);
+    }
     log = open_log(dir, &config);
-    CHECK(next_offset(log) == 1);
+    CHECK(next_offset(log) == 5);
     read_str(log, 0, buf, sizeof buf);
     CHECK(strcmp(buf, "kept") == 0);
+    read_str(log, 4, buf, sizeof buf);
+    CHECK(strcmp(buf, "mode") == 0);
     OK(dislog_reset(log));
     uint64_t count = 1;
     OK(dislog_len(log, &count));
