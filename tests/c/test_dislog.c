@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -203,6 +204,17 @@ static void test_lock(void) {
     EXPECT(dislog_open(dir, NULL, &second), DISLOG_ERR_LOCKED);
     CHECK(second == NULL);
     CHECK(strlen(dislog_last_error_message()) > 0);
+    /* Another process is refused too (the lock is an OS file lock). */
+    fflush(NULL);
+    pid_t child = fork();
+    CHECK(child >= 0);
+    if (child == 0) {
+        dislog_t *other = NULL;
+        _exit(dislog_open(dir, NULL, &other) == DISLOG_ERR_LOCKED ? 0 : 1);
+    }
+    int wstatus = -1;
+    CHECK(waitpid(child, &wstatus, 0) == child);
+    CHECK(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
     close_log(&first);
     /* Released on close. */
     second = open_log(dir, NULL);
