@@ -1,0 +1,94 @@
+//! A full disk: a clear `NoSpace` error, a poisoned log, and a clean
+//! recovery of what was written.
+//!
+//! Needs a small file system to fill: the test mounts a 256 KiB tmpfs, which
+//! takes root (as on CI). Where `mount` is refused it says so and passes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use dislog::{Config, ErrorCode, Log, StorageErrorKind};
+
+/// A mounted tmpfs, unmounted on drop.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path) -> Option<Self> {
+        std::fs::create_dir_all(at).unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+            .arg(at)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .ok()?;
+        status.success().then(|| Self(at.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn config() -> Config {
+    Config {
+        max_store_bytes: 64 << 10,
+        max_index_bytes: 8 << 10,
+        ..Config::default()
+    }
+}
+
+fn record(i: u64) -> Vec<u8> {
+    let mut r = vec![(i % 251) as u8; 1000];
+    r[..8].copy_from_slice(&i.to_le_bytes());
+    r
+}
+
+#[test]
+fn a_full_disk_is_a_clear_error_and_recovery_keeps_a_prefix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(fs) = Tmpfs::mount(&tmp.path().join("mnt")) else {
+        eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+        return;
+    };
+    let dir = fs.0.join("log");
+    let log = Log::open(&dir, config()).unwrap();
+    let mut acknowledged = 0;
+    let err = loop {
+        let appended = log.append(&record(acknowledged));
+        match appended.and_then(|_| log.sync()) {
+            Ok(()) => acknowledged += 1,
+            Err(e) => break e,
+        }
+    };
+    assert!(acknowledged > 100, "only {acknowledged} records fit");
+    let dislog::Error::Storage(storage) = &err else {
+        panic!("not a storage error: {err}");
+    };
+    assert_eq!(storage.kind(), StorageErrorKind::NoSpace, "{err}");
+    assert!(err.to_string().contains("log"), "the path is named: {err}");
+    let refused = log.append(b"x").unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Poisoned);
+    drop(log);
+
+    let log = Log::open(&dir, config()).unwrap();
+    // Every synced record is back; the one that failed may or may not be.
+    let next = log.next_offset();
+    assert!(
+        (acknowledged..=acknowledged + 1).contains(&next),
+        "{next} vs {acknowledged}"
+    );
+    for i in 0..next {
+        assert_eq!(log.read(i).unwrap().payload.as_ref(), record(i).as_slice());
+    }
+    assert!(log.verify(10).is_empty());
+    // Freeing space (prefix truncation) makes the log writable again.
+    log.truncate(next / 2).unwrap();
+    assert_eq!(log.append(&record(next)).unwrap(), next);
+    log.close().unwrap();
+    drop(fs);
+}
