@@ -92,3 +92,37 @@ fn a_full_disk_is_a_clear_error_and_recovery_keeps_a_prefix() {
     log.close().unwrap();
     drop(fs);
 }
+
+#[test]
+fn an_open_that_fails_on_a_full_disk_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(fs) = Tmpfs::mount(&tmp.path().join("mnt")) else {
+        eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+        return;
+    };
+    // Fill the file system to the last block.
+    let filler = fs.0.join("filler");
+    let mut file = std::fs::File::create(&filler).unwrap();
+    let block = vec![0u8; 4096];
+    while std::io::Write::write_all(&mut file, &block).is_ok() {}
+    drop(file);
+    let before: Vec<_> = std::fs::read_dir(&fs.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+
+    let dir = fs.0.join("new/log");
+    let err = Log::open(&dir, config()).unwrap_err();
+    // On tmpfs the directories, the lock file and the empty store fit: the
+    // open fails when the index grows, after creating all of them.
+    let dislog::Error::Storage(storage) = &err else {
+        panic!("not a storage error: {err}");
+    };
+    assert_eq!(storage.kind(), StorageErrorKind::NoSpace, "{err}");
+    let after: Vec<_> = std::fs::read_dir(&fs.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(after, before, "a failed open left files or directories");
+    drop(fs);
+}
