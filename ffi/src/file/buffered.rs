@@ -147,25 +147,25 @@ impl BufferedFile {
     }
 
     /// Appends `data`, writing the buffer out first when it would overflow.
+    /// A writer's buffer is allocated once, at its full size, on the first
+    /// append: later appends never allocate.
     pub fn append(&mut self, data: &[u8]) -> Result<(), StorageError> {
-        if self.mode == Mode::Writer && self.buf.len() + data.len() > self.buf_cap {
-            self.flush()?;
-            if data.len() >= self.buf_cap {
-                return self.write_out(data);
+        let reserved = match self.mode {
+            Mode::Writer => {
+                if self.buf.len() + data.len() > self.buf_cap {
+                    self.flush()?;
+                    if data.len() >= self.buf_cap {
+                        return self.write_out(data);
+                    }
+                }
+                self.buf
+                    .try_reserve_exact(self.buf_cap.saturating_sub(self.buf.len()))
             }
-        }
-        if self.buf.capacity() == 0 && self.mode == Mode::Writer {
-            self.reserve(self.buf_cap)?;
-        }
-        self.reserve(data.len())?;
+            Mode::Overlay => self.buf.try_reserve(data.len()),
+        };
+        reserved.map_err(|_| StorageError::new(StorageErrorKind::NoSpace, "out of memory"))?;
         self.buf.extend_from_slice(data);
         Ok(())
-    }
-
-    fn reserve(&mut self, n: usize) -> Result<(), StorageError> {
-        self.buf
-            .try_reserve_exact(n)
-            .map_err(|_| StorageError::new(StorageErrorKind::NoSpace, "out of memory"))
     }
 
     /// Writes `data` at `disk_len` (writer mode only).
