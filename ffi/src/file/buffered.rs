@@ -228,3 +228,101 @@ impl Drop for BufferedFile {
         let _ = self.flush();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::file::map::map_read;
+    use std::fs::OpenOptions;
+
+    fn writer(dir: &std::path::Path, capacity: u64) -> BufferedFile {
+        let path = dir.join("f.store");
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .unwrap();
+        let len = file.metadata().unwrap().len();
+        let map = map_read(&file, capacity.max(len) as usize);
+        BufferedFile::new(path, Some(file), map, len, capacity, Mode::Writer)
+    }
+
+    fn on_disk(dir: &std::path::Path) -> Vec<u8> {
+        std::fs::read(dir.join("f.store")).unwrap()
+    }
+
+    #[test]
+    fn buffered_bytes_are_readable_and_spanning_reads_are_copied() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = writer(tmp.path(), 1 << 20);
+        f.append(b"hello ").unwrap();
+        assert!(matches!(f.read_at(0, 5).unwrap(), Cow::Borrowed(b"hello")));
+        assert!(on_disk(tmp.path()).is_empty());
+        f.flush().unwrap();
+        f.append(b"world").unwrap();
+        assert_eq!(on_disk(tmp.path()), b"hello ");
+        assert!(matches!(f.read_at(0, 5).unwrap(), Cow::Borrowed(b"hello")));
+        assert!(matches!(f.read_at(6, 5).unwrap(), Cow::Borrowed(b"world")));
+        let spanning = f.read_at(3, 6).unwrap();
+        assert!(matches!(spanning, Cow::Owned(_)));
+        assert_eq!(&*spanning, b"lo wor");
+        assert!(f.read_at(8, 4).is_err());
+        assert!(f.read_at(u64::MAX, 1).is_err());
+    }
+
+    #[test]
+    fn a_full_buffer_is_written_and_large_appends_go_straight_through() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = writer(tmp.path(), 100);
+        f.append(&[1; 60]).unwrap();
+        f.append(&[2; 60]).unwrap();
+        assert_eq!(on_disk(tmp.path()).len(), 60);
+        f.append(&[3; 150]).unwrap();
+        assert_eq!(on_disk(tmp.path()).len(), 270);
+        assert_eq!(f.len(), 270);
+        let mut out = [0; 3];
+        f.read_into(119, &mut out).unwrap();
+        assert_eq!(out, [2, 3, 3]);
+    }
+
+    #[test]
+    fn truncation_cuts_the_buffer_or_the_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = writer(tmp.path(), 1 << 20);
+        f.append(&[1; 50]).unwrap();
+        f.flush().unwrap();
+        f.append(&[2; 50]).unwrap();
+        f.truncate(80).unwrap();
+        assert_eq!(f.len(), 80);
+        f.truncate(20).unwrap();
+        assert_eq!((f.len(), on_disk(tmp.path()).len()), (20, 20));
+        f.append(&[3; 5]).unwrap();
+        drop(f);
+        assert_eq!(on_disk(tmp.path()), [&[1; 20][..], &[3; 5]].concat());
+    }
+
+    #[test]
+    fn an_overlay_never_writes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f.store");
+        std::fs::write(&path, [4; 40]).unwrap();
+        let file = File::open(&path).unwrap();
+        let mut f = BufferedFile::new(path.clone(), Some(file), None, 40, 1 << 20, Mode::Overlay);
+        f.truncate(10).unwrap();
+        f.append(&[5; 1000]).unwrap();
+        f.sync().unwrap();
+        assert_eq!(f.len(), 1010);
+        let mut out = [0; 2];
+        f.read_into(9, &mut out).unwrap();
+        assert_eq!(out, [4, 5]);
+        drop(f);
+        assert_eq!(std::fs::read(&path).unwrap(), [4; 40]);
+        let mut created = BufferedFile::new(path.clone(), None, None, 0, 1 << 20, Mode::Overlay);
+        created.append(b"mem").unwrap();
+        assert_eq!(&*created.read_at(0, 3).unwrap(), b"mem");
+    }
+}

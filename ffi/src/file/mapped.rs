@@ -202,3 +202,91 @@ impl MappedFile {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use std::fs::OpenOptions;
+
+    fn open(dir: &std::path::Path, map_len: usize) -> MappedFile {
+        let path = dir.join("f.index");
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .unwrap();
+        let len = file.metadata().unwrap().len();
+        let map = map_write(&file, map_len.max(len as usize)).unwrap();
+        MappedFile::new(path, file, len, map)
+    }
+
+    fn disk_len(f: &MappedFile) -> u64 {
+        f.file.metadata().unwrap().len()
+    }
+
+    #[test]
+    fn appends_grow_in_steps_and_close_trims() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = open(tmp.path(), 4 << 20);
+        f.append(&[1; 100]).unwrap();
+        assert_eq!(f.len(), 100);
+        assert_eq!(disk_len(&f), GROW_MIN);
+        let chunk = vec![7; 100_000];
+        for _ in 0..30 {
+            f.append(&chunk).unwrap();
+        }
+        assert_eq!(f.len(), 3_000_100);
+        let alloc = disk_len(&f);
+        assert!(alloc >= f.len() && alloc - f.len() <= GROW_MAX, "{alloc}");
+        let mut out = [0; 3];
+        f.read_into(99, &mut out).unwrap();
+        assert_eq!(out, [1, 7, 7]);
+        assert!(matches!(
+            f.read_at(100, 5).unwrap(),
+            Cow::Borrowed([7, 7, 7, 7, 7])
+        ));
+        assert!(f.read_into(f.len() - 1, &mut out).is_err());
+        f.sync().unwrap();
+        f.close().unwrap();
+        let f = open(tmp.path(), 4 << 20);
+        assert_eq!((f.len(), disk_len(&f)), (3_000_100, 3_000_100));
+    }
+
+    #[test]
+    fn appends_past_the_map_remap() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = open(tmp.path(), 4096);
+        for i in 0..100u8 {
+            f.append(&[i; 1000]).unwrap();
+        }
+        assert!(f.map.len() >= 100_000);
+        let mut out = [0; 2];
+        f.read_into(98_999, &mut out).unwrap();
+        assert_eq!(out, [98, 99]);
+    }
+
+    #[test]
+    fn truncation_leaves_zeros_past_the_content() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = open(tmp.path(), 1 << 20);
+        f.append(&[9; 5000]).unwrap();
+        f.truncate(1000).unwrap();
+        assert_eq!(disk_len(&f), 1000);
+        f.append(&[5; 10]).unwrap();
+        assert_eq!(f.len(), 1010);
+        // Dropped without close: the preallocated tail reads back as zeros.
+        drop(f);
+        let f = open(tmp.path(), 1 << 20);
+        assert!(f.len() > 1010);
+        let mut tail = vec![1; (f.len() - 1010) as usize];
+        f.read_into(1010, &mut tail).unwrap();
+        assert!(tail.iter().all(|&b| b == 0));
+        let mut mid = [0; 2];
+        f.read_into(1009, &mut mid).unwrap();
+        assert_eq!(mid, [5, 0]);
+    }
+}
