@@ -195,7 +195,7 @@ impl Log {
                 return Err(e);
             }
         };
-        match build(storage.clone(), config) {
+        match build(storage.share(), config) {
             Ok(log) => Ok(Self::wrap(log, storage)),
             Err(e) => {
                 undo_open(storage, fresh, created_dirs);
@@ -221,7 +221,7 @@ impl Log {
                 ),
             )));
         }
-        let log = dislog_core::Log::open(storage.clone(), config)?;
+        let log = dislog_core::Log::open(storage.share(), config)?;
         Ok(Self::wrap(log, storage))
     }
 

@@ -36,13 +36,13 @@ struct Shared {
 /// A log directory: implements [`dislog_core::Storage`] on real files.
 ///
 /// Opened for writing ([`FileStorage::open`]) it holds the directory's
-/// writer lock until the last clone is dropped. Opened read-only
+/// writer lock until it is dropped. Opened read-only
 /// ([`FileStorage::open_read_only`]) it takes no lock and never changes the
 /// directory: files created, written, truncated or removed by the log's
 /// recovery are changed in memory only.
 ///
-/// Clones share the directory and the lock.
-#[derive(Clone, Debug)]
+/// It is deliberately not `Clone`: one storage is one writer.
+#[derive(Debug)]
 pub struct FileStorage {
     shared: Arc<Shared>,
 }
@@ -102,6 +102,15 @@ impl FileStorage {
                 shadows: Some(Mutex::new(HashMap::new())),
             }),
         })
+    }
+
+    /// A second handle on the same directory and lock, for `dislog::Log`,
+    /// which keeps one beside the engine's (for the path, and to undo a
+    /// failed open while still holding the lock).
+    pub(crate) fn share(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
     }
 
     /// The directory.
