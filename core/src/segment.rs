@@ -126,7 +126,11 @@ impl<F: StorageFile> Segment<F> {
         let mut max_ts: Option<u64> = None;
         let mut entries = Vec::new();
         while pos < end {
-            let Ok(record) = store.frame(pos, base + count) else {
+            // A record at offset u64::MAX would leave no next offset.
+            let Some(offset) = base.checked_add(count).filter(|&o| o != u64::MAX) else {
+                break;
+            };
+            let Ok(record) = store.frame(pos, offset) else {
                 break;
             };
             let ts = max_ts.map_or(record.timestamp, |m| m.max(record.timestamp));
@@ -294,8 +298,12 @@ fn consistent<F: StorageFile>(
     if written == 0 {
         return Ok(store.len() == HEADER_LEN);
     }
+    // An index claiming more records than the offset space holds is torn.
+    let Some(next) = base.checked_add(written) else {
+        return Ok(false);
+    };
     let last = index.entry(written - 1)?;
-    let offset = base + written - 1;
+    let offset = next - 1;
     let end = if sealed {
         store
             .frame_end(last.pos, offset)
