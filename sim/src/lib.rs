@@ -33,6 +33,7 @@
 //! [`Storage`]: dislog_core::Storage
 
 mod faults;
+pub mod fuzz;
 mod media;
 mod rng;
 mod storage;
