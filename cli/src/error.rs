@@ -118,9 +118,10 @@ impl From<dislog::Error> for CliError {
             ErrorCode::Corrupt | ErrorCode::Format => EXIT_CORRUPT,
             _ => EXIT_FAILURE,
         };
-        let message = match e.code() {
-            ErrorCode::Locked => {
-                format!("the log is locked: another process has it open for writing ({e})")
+        let message = match &e {
+            // The backend's text already says who holds the lock.
+            dislog::Error::Storage(storage) if e.code() == ErrorCode::Locked => {
+                storage.to_string()
             }
             _ => e.to_string(),
         };

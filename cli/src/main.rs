@@ -1,6 +1,7 @@
 //! The `dislog` command: produce, consume, inspect and repair dislog logs
 //! from the shell. `dislog --help` lists the subcommands; `cli/README.md` is
 //! the guide.
+#![deny(unsafe_op_in_unsafe_fn)]
 
 mod args;
 mod commands;

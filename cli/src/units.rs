@@ -117,6 +117,13 @@ pub fn format_count(n: u64) -> String {
     out
 }
 
+/// A count and a noun, the noun in the plural unless the count is one:
+/// `1 record`, `1,000 records`.
+pub fn count_of(n: u64, noun: &str) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{} {noun}{s}", format_count(n))
+}
+
 /// A per-second rate of `amount` over `elapsed`, e.g. `2.41 M` for 2.41
 /// million a second.
 pub fn format_rate(amount: f64, elapsed: Duration) -> String {
@@ -267,6 +274,8 @@ mod tests {
         assert_eq!(format_count(999), "999");
         assert_eq!(format_count(1000), "1,000");
         assert_eq!(format_count(1_234_567), "1,234,567");
+        assert_eq!(count_of(1, "record"), "1 record");
+        assert_eq!(count_of(1000, "segment"), "1,000 segments");
         assert_eq!(format_bytes(1536), "1.50 KiB");
         assert_eq!(format_rate(2_500_000.0, Duration::from_secs(1)), "2.50 M");
         assert_eq!(format_rate(10.0, Duration::from_secs(2)), "5.00 ");

@@ -8,7 +8,7 @@ use super::{close, config_with, open_or_create, say};
 use crate::args::AppendArgs;
 use crate::error::{CliError, Context, Result};
 use crate::progress;
-use crate::units::{format_bytes, format_count};
+use crate::units::{count_of, format_bytes, format_count};
 
 /// A batch is handed to the log once it holds this many records...
 const BATCH_RECORDS: usize = 4096;
@@ -115,8 +115,8 @@ pub fn run(args: &AppendArgs) -> Result<()> {
     if let Err(e) = read {
         let kept = match tally.first {
             Some(first) => format!(
-                "the {} records before it were appended (offsets {first} to {})",
-                format_count(tally.records),
+                "the {} before it were appended (offsets {first} to {})",
+                count_of(tally.records, "record"),
                 next - 1
             ),
             None => "nothing was appended".to_owned(),
@@ -125,8 +125,8 @@ pub fn run(args: &AppendArgs) -> Result<()> {
     }
     match tally.first {
         Some(first) => say(format!(
-            "appended {} records ({}), offsets {first} to {}",
-            format_count(tally.records),
+            "appended {} ({}), offsets {first} to {}",
+            count_of(tally.records, "record"),
             format_bytes(tally.bytes),
             next - 1
         )),

@@ -5,7 +5,7 @@ use dislog::{Log, Removed};
 use super::{close, open_writer, say};
 use crate::args::{RetainArgs, TruncateArgs};
 use crate::error::{CliError, Context, Result};
-use crate::units::{format_bytes, format_count, millis, now_ms};
+use crate::units::{count_of, format_bytes, millis, now_ms};
 
 pub fn truncate(args: &TruncateArgs) -> Result<()> {
     let log = open_writer(&args.dir)?;
@@ -27,8 +27,8 @@ pub fn truncate(args: &TruncateArgs) -> Result<()> {
             log.truncate_suffix(from)
                 .context(|| format!("cannot truncate {}", args.dir.display()))?;
             format!(
-                "removed {} records; {}",
-                format_count(old_next.saturating_sub(log.next_offset())),
+                "removed {}; {}",
+                count_of(old_next.saturating_sub(log.next_offset()), "record"),
                 holds(&log)
             )
         }
@@ -53,10 +53,9 @@ pub fn retain(args: &RetainArgs) -> Result<()> {
 
 fn describe(removed: &Removed, log: &Log) -> String {
     format!(
-        "removed {} segment{} ({} records, {}); {}",
-        removed.segments,
-        if removed.segments == 1 { "" } else { "s" },
-        format_count(removed.records),
+        "removed {} ({}, {}); {}",
+        count_of(removed.segments as u64, "segment"),
+        count_of(removed.records, "record"),
         format_bytes(removed.bytes),
         holds(log)
     )

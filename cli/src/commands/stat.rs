@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{open_reader, stdout};
 use crate::args::StatArgs;
 use crate::error::Result;
-use crate::units::{format_bytes, format_count, format_time};
+use crate::units::{count_of, format_bytes, format_count, format_time};
 
 /// One segment with the timestamp of its first record (the index keeps
 /// only the running maximum, so the first record is read for it).
@@ -73,10 +73,9 @@ fn write_summary(out: &mut impl Write, log: &Log, segments: &[Segment]) -> std::
     )?;
     writeln!(
         out,
-        "size           {} in {} segment{} (stores {}, indexes {})",
+        "size           {} in {} (stores {}, indexes {})",
         format_bytes(log.size_bytes()),
-        segments.len(),
-        if segments.len() == 1 { "" } else { "s" },
+        count_of(segments.len() as u64, "segment"),
         format_bytes(store),
         format_bytes(index)
     )?;
@@ -97,14 +96,14 @@ fn write_summary(out: &mut impl Write, log: &Log, segments: &[Segment]) -> std::
 pub fn write_table(out: &mut impl Write, segments: &[Segment]) -> std::io::Result<()> {
     writeln!(
         out,
-        "{:>20}  {:>12}  {:>11}  {:>11}  {:<24}  {:<24}",
-        "segment (base)", "records", "store", "index", "first timestamp", "max timestamp"
+        "{:>20}  {:>12}  {:>11}  {:>11}  {:<24}  max timestamp",
+        "segment (base)", "records", "store", "index", "first timestamp"
     )?;
     for s in segments {
         let time = |t: Option<u64>| t.map_or_else(|| "-".to_owned(), format_time);
         writeln!(
             out,
-            "{:>20}  {:>12}  {:>11}  {:>11}  {:<24}  {:<24}",
+            "{:>20}  {:>12}  {:>11}  {:>11}  {:<24}  {}",
             s.info.base,
             format_count(s.info.records),
             format_bytes(s.info.store_bytes),

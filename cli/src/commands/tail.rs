@@ -8,7 +8,7 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use dislog::Log;
 
@@ -44,7 +44,10 @@ pub fn run(args: &TailArgs) -> Result<()> {
     let mut failures = 0;
     let mut quiet_polls = 0;
     loop {
-        std::thread::sleep(args.interval);
+        if wait_unless_closed(args.interval) {
+            // Whoever read our output is gone (`dislog tail -f | head`).
+            return Ok(());
+        }
         let now = Fingerprint::of(&args.dir).ok();
         quiet_polls += 1;
         if now.is_some() && now == seen && quiet_polls < FORCED_REOPEN_EVERY {
@@ -114,4 +117,36 @@ impl Fingerprint {
         files.sort();
         Ok(Self(files))
     }
+}
+
+/// Waits `interval`; returns early with `true` when standard output is a
+/// pipe whose reading end was closed, so that `tail -f` ends even while no
+/// record arrives to be written (as coreutils' `tail -f` does).
+#[cfg(unix)]
+fn wait_unless_closed(interval: Duration) -> bool {
+    let mut fd = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        // No events asked for: POLLERR and POLLHUP are always reported.
+        events: 0,
+        revents: 0,
+    };
+    let timeout = libc::c_int::try_from(interval.as_millis()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `fd` is one valid, initialized pollfd and the count says one;
+    // poll only writes its `revents` field during the call.
+    let ready = unsafe { libc::poll(&mut fd, 1, timeout) };
+    if ready > 0 && fd.revents & (libc::POLLERR | libc::POLLHUP) != 0 {
+        return true;
+    }
+    if ready != 0 {
+        // Interrupted, or an event we do not act on: still wait the
+        // interval rather than spin.
+        std::thread::sleep(interval);
+    }
+    false
+}
+
+#[cfg(not(unix))]
+fn wait_unless_closed(interval: Duration) -> bool {
+    std::thread::sleep(interval);
+    false
 }

@@ -8,11 +8,11 @@ use super::{close, open_reader, open_writer, stdout};
 use crate::args::VerifyArgs;
 use crate::error::{CliError, Result, EXIT_CORRUPT};
 use crate::progress;
-use crate::units::{format_bytes, format_count};
+use crate::units::{count_of, format_bytes, format_count};
 
 pub fn run(args: &VerifyArgs) -> Result<()> {
     let mut out = stdout();
-    let (problems, summary) = if args.repair {
+    let (problems, summary, recoverable) = if args.repair {
         let log = open_writer(&args.dir)?;
         let repairs = log.repairs();
         if repairs.is_empty() {
@@ -24,7 +24,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         let problems = check(&log, args.limit, &[]);
         let summary = summary(&log);
         close(log)?;
-        (problems, summary)
+        (problems, summary, false)
     } else {
         let log = open_reader(&args.dir)?;
         // A read-only open recovers in memory only: what it would have
@@ -35,7 +35,8 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
             writeln!(out, "note: opening for writing would do this: {note}")?;
         }
         let problems = check(&log, args.limit, &pending);
-        (problems, summary(&log))
+        let recoverable = pending.iter().any(loses_data);
+        (problems, summary(&log), recoverable)
     };
     for problem in &problems {
         writeln!(out, "problem: {problem}")?;
@@ -47,21 +48,20 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     }
     out.flush()?;
     let mut message = format!(
-        "{} problem{} found in {}",
-        problems.len(),
-        if problems.len() == 1 { "" } else { "s" },
+        "{} found in {}",
+        count_of(problems.len() as u64, "problem"),
         args.dir.display()
     );
     if problems.len() >= args.limit {
         message.push_str(" (stopped at --limit)");
     }
-    if args.repair {
+    if recoverable {
+        message.push_str("; 'dislog verify --repair' runs recovery, which cuts the torn tail");
+    } else {
         message.push_str(
             "; recovery keeps corrupt records of sealed segments so that reads report them: \
-             'dislog truncate --from OFFSET' cuts the log before one",
+             'dislog truncate' (--before N or --from N) removes them",
         );
-    } else {
-        message.push_str("; 'dislog verify --repair' runs recovery");
     }
     Err(CliError::with_code(message, EXIT_CORRUPT))
 }
@@ -85,10 +85,9 @@ fn check(log: &Log, limit: usize, pending: &[Repair]) -> Vec<String> {
 fn summary(log: &Log) -> String {
     let segments = log.segments().len();
     format!(
-        "{} records in {} segment{} ({}) verified",
-        format_count(log.len()),
-        segments,
-        if segments == 1 { "" } else { "s" },
+        "{} in {} ({}) verified",
+        count_of(log.len(), "record"),
+        count_of(segments as u64, "segment"),
         format_bytes(log.size_bytes())
     )
 }
