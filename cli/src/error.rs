@@ -120,9 +120,7 @@ impl From<dislog::Error> for CliError {
         };
         let message = match &e {
             // The backend's text already says who holds the lock.
-            dislog::Error::Storage(storage) if e.code() == ErrorCode::Locked => {
-                storage.to_string()
-            }
+            dislog::Error::Storage(storage) if e.code() == ErrorCode::Locked => storage.to_string(),
             _ => e.to_string(),
         };
         Self::with_code(message, code)

@@ -1,0 +1,111 @@
+//! `dislog tail`, with and without `-f`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::{dislog, lines, ok, ok_with, s};
+
+#[test]
+fn last_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    ok_with(&["append", s(&log)], lines("r", 20).as_bytes());
+    assert_eq!(ok(&["tail", s(&log), "-n", "3"]), "r17\nr18\nr19\n");
+    assert_eq!(ok(&["tail", s(&log)]).lines().count(), 10);
+    assert_eq!(ok(&["tail", s(&log), "-n", "100"]).lines().count(), 20);
+    assert_eq!(ok(&["tail", s(&log), "-n", "0"]), "");
+    let json = ok(&["tail", s(&log), "-n", "1", "--json"]);
+    let row: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(row["offset"], 19);
+}
+
+/// Kills the child when the test ends, however it ends.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `dislog tail -f` and sends each line it prints down a channel.
+fn follow(log: &std::path::Path) -> (KillOnDrop, mpsc::Receiver<String>) {
+    let mut child = dislog()
+        .args(["tail", "-f", "-n", "1", "--interval", "50ms", s(log)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (KillOnDrop(child), rx)
+}
+
+const PATIENCE: Duration = Duration::from_secs(20);
+
+#[test]
+fn follow_sees_records_appended_by_another_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    ok_with(&["append", s(&log)], b"before\n");
+    let (_child, rx) = follow(&log);
+    assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), "before");
+    ok_with(&["append", s(&log)], b"one\n");
+    assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), "one");
+    // Enough records to roll segments while following.
+    ok_with(
+        &["append", s(&log), "--max-store-bytes", "1KiB"],
+        lines("x", 200).as_bytes(),
+    );
+    for i in 0..200 {
+        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), format!("x{i}"));
+    }
+    ok_with(&["append", s(&log)], b"last\n");
+    assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), "last");
+    // Each record exactly once: nothing more arrives.
+    assert!(rx.recv_timeout(Duration::from_millis(500)).is_err());
+}
+
+#[test]
+fn follow_ends_quietly_when_the_reader_goes_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    ok_with(&["append", s(&log)], b"a\nb\n");
+    let mut child = dislog()
+        .args(["tail", "-f", "--interval", "50ms", s(&log)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert_eq!(first, "a\n");
+    drop(stdout);
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "tail -f kept running");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+    assert_eq!(stderr, "");
+}
