@@ -23,6 +23,9 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+#[cfg(not(unix))]
+compile_error!("dislog's file backend needs a Unix system (Linux, macOS, a BSD)");
+
 pub mod capi;
 mod file;
 mod log;
@@ -34,3 +37,10 @@ pub use dislog_core::{
 };
 pub use file::{FileHandle, FileStorage};
 pub use log::Log;
+
+/// `Log` is shared between threads (`Arc<Log>`): checked at compile time.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Log>();
+    send_sync::<FileStorage>();
+};
