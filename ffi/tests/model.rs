@@ -88,7 +88,7 @@ fn run(seed: u64, dir: &Path) {
         p.resize(p.len() + len, (counter % 251) as u8);
         p
     };
-    for step in 0..1500 {
+    for step in 0..800 {
         match rng.below(100) {
             0..=39 => {
                 let p = payload(&mut rng);
