@@ -60,6 +60,27 @@ fn check_dir(dir: &Path) -> Result<bool, StorageError> {
     }
 }
 
+/// Creates `dir` and its missing parents, durably: each new directory's
+/// entry is synced in its parent, so that a synced log cannot vanish with
+/// its directory after a power loss.
+fn create_dirs(dir: &Path) -> Result<(), StorageError> {
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+        .collect();
+    fs::create_dir_all(dir).map_err(|e| io_error(e, "creating directory", dir))?;
+    for created in missing {
+        let parent = match created.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        File::open(parent)
+            .and_then(|p| p.sync_all())
+            .map_err(|e| io_error(e, "syncing directory", parent))?;
+    }
+    Ok(())
+}
+
 impl FileStorage {
     /// Opens `dir` for writing: creates it (and missing parents) when it
     /// does not exist, then takes its writer lock (the `LOCK` file).
@@ -70,7 +91,7 @@ impl FileStorage {
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, StorageError> {
         let dir = dir.as_ref();
         if !check_dir(dir)? {
-            fs::create_dir_all(dir).map_err(|e| io_error(e, "creating directory", dir))?;
+            create_dirs(dir)?;
         }
         let dir_file = File::open(dir).map_err(|e| io_error(e, "opening directory", dir))?;
         let lock = DirLock::acquire(dir)?;
