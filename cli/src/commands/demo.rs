@@ -115,6 +115,7 @@ impl Demo {
             format_bytes(STORE_BYTES),
             format_count(BATCH)
         ))?;
+        let started = Instant::now();
         let log = self.open()?;
         let appended = self.append(&log)?;
         self.report("append", appended)?;
@@ -130,6 +131,10 @@ impl Demo {
             format_bytes(log.size_bytes())
         ))?;
         self.crash(log)?;
+        line(format!(
+            "\ndemo done in {}",
+            format_elapsed(started.elapsed())
+        ))?;
         if !temporary {
             line(format!(
                 "\nthe log stays in {0}: try 'dislog stat {0}' or 'dislog tail {0}'",
@@ -290,7 +295,8 @@ impl Demo {
             )));
         }
         line(format!(
-            "  all {} synced records read back intact; {} of the {} unsynced records survived",
+            "  all {} synced records read back intact; {} of the {} unsynced records survived \
+             (they had reached the OS; a power cut could have lost them all)",
             format_count(synced_end - lowest),
             format_count(next - synced_end),
             format_count(UNSYNCED)
