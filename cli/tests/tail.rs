@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -78,6 +78,60 @@ fn follow_sees_records_appended_by_another_process() {
     assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), "last");
     // Each record exactly once: nothing more arrives.
     assert!(rx.recv_timeout(Duration::from_millis(500)).is_err());
+}
+
+#[test]
+fn follow_sees_a_live_writer_that_keeps_the_log_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    ok_with(&["append", s(&log)], b"start\n");
+    let (_tail, rx) = follow(&log);
+    assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), "start");
+    // A producer that writes a line now and then, holding the writer lock.
+    let mut producer = dislog()
+        .args(["append", s(&log)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = producer.stdin.take().unwrap();
+    for word in ["live1", "live2", "live3"] {
+        writeln!(stdin, "{word}").unwrap();
+        stdin.flush().unwrap();
+        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), word);
+    }
+    drop(stdin);
+    let out = producer.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "appended 3 records (15 B), offsets 1 to 3\n"
+    );
+    assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+}
+
+#[test]
+fn read_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    ok_with(
+        &["append", s(&log)],
+        lines("many records to print ", 50_000).as_bytes(),
+    );
+    let mut child = dislog()
+        .args(["read", s(&log)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert_eq!(first, "many records to print 0\n");
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", out.status);
+    assert_eq!(String::from_utf8(out.stderr).unwrap(), "");
 }
 
 #[test]

@@ -103,8 +103,16 @@ pub fn run(args: &AppendArgs) -> Result<()> {
             )));
         }
         batch.ends.push(batch.data.len());
-        if batch.is_full() {
+        // Before waiting for more input, append what came and hand it to
+        // the OS: a slow producer's records show up (for `tail -f`) as they
+        // come, while a fast one still gets full batches.
+        let idle = input.buffer().is_empty();
+        if batch.is_full() || idle {
             flush(&log, &mut batch, &mut tally)?;
+        }
+        if idle {
+            log.flush()
+                .context(|| format!("cannot write to the log at {}", log.path().display()))?;
         }
     };
     // Records before a bad one are kept: append them, then report.
