@@ -10,7 +10,12 @@ use crate::units;
 
 /// Produce, consume, inspect and repair dislog logs.
 #[derive(Debug, Parser)]
-#[command(name = "dislog", version, propagate_version = true)]
+#[command(
+    name = "dislog",
+    version,
+    propagate_version = true,
+    after_help = "Exit codes: 0 success, 1 failure, 2 bad arguments, 3 corrupt log.\nThe guide: cli/README.md in the dislog repository."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -49,14 +54,14 @@ pub struct AppendArgs {
     pub dir: PathBuf,
     /// End records with this byte instead of a newline: one character, an
     /// escape (\n \t \r \0) or a hex byte (0x1e).
-    #[arg(long, short = 'd', value_parser = units::parse_delimiter, conflicts_with = "framed")]
+    #[arg(long, short = 'd', value_name = "BYTE", value_parser = units::parse_delimiter, conflicts_with = "framed")]
     pub delimiter: Option<u8>,
     /// Read binary records, each a u32 little-endian length then that many bytes.
     #[arg(long)]
     pub framed: bool,
     /// When to sync: never (only when the command ends), always (each batch),
     /// bytes:N (every N bytes), ms:N (every N milliseconds).
-    #[arg(long, default_value = "never", value_parser = units::parse_sync)]
+    #[arg(long, value_name = "POLICY", default_value = "never", value_parser = units::parse_sync)]
     pub sync: SyncPolicy,
     #[command(flatten)]
     pub layout: LayoutArgs,
@@ -66,13 +71,13 @@ pub struct AppendArgs {
 #[derive(Debug, Args)]
 pub struct LayoutArgs {
     /// Largest store file of a segment (e.g. 64MiB).
-    #[arg(long, value_parser = units::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = units::parse_size)]
     pub max_store_bytes: Option<u64>,
     /// Largest index file of a segment, 16 bytes per record (e.g. 16MiB).
-    #[arg(long, value_parser = units::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = units::parse_size)]
     pub max_index_bytes: Option<u64>,
     /// Largest record accepted (e.g. 8MiB).
-    #[arg(long, value_parser = units::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = units::parse_size)]
     pub max_record_bytes: Option<u64>,
 }
 
@@ -96,15 +101,15 @@ pub struct ReadArgs {
     /// The log's directory.
     pub dir: PathBuf,
     /// First offset to print (default: the lowest).
-    #[arg(long, conflicts_with = "since")]
+    #[arg(long, value_name = "N", conflicts_with = "since")]
     pub from: Option<u64>,
     /// Print at most this many records.
-    #[arg(long, short = 'n')]
+    #[arg(long, short = 'n', value_name = "M")]
     pub count: Option<u64>,
     /// Start at the first record at or after TIME: RFC 3339
     /// (2026-01-02T03:04:05Z), milliseconds since the epoch, or an age such
     /// as 10m, 2h, 7d (that long ago).
-    #[arg(long, value_parser = units::parse_time)]
+    #[arg(long, value_name = "TIME", value_parser = units::parse_time)]
     pub since: Option<u64>,
     #[command(flatten)]
     pub format: FormatArgs,
@@ -116,13 +121,13 @@ pub struct TailArgs {
     /// The log's directory.
     pub dir: PathBuf,
     /// How many of the last records to print.
-    #[arg(long, short = 'n', default_value_t = 10)]
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 10)]
     pub count: u64,
     /// Keep running and print records as another process appends them.
     #[arg(long, short = 'f')]
     pub follow: bool,
     /// How often -f looks for new records (e.g. 200ms, 1s).
-    #[arg(long, default_value = "200ms", value_parser = units::parse_duration)]
+    #[arg(long, value_name = "D", default_value = "200ms", value_parser = units::parse_duration)]
     pub interval: Duration,
     #[command(flatten)]
     pub format: FormatArgs,
@@ -148,7 +153,7 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub repair: bool,
     /// Report at most this many problems.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, value_name = "N", default_value_t = 100)]
     pub limit: usize,
 }
 
@@ -206,9 +211,9 @@ pub struct DemoArgs {
     /// directory, removed at the end. Must be new or empty.
     pub dir: Option<PathBuf>,
     /// How many records to append and read back.
-    #[arg(long, default_value_t = 1_000_000)]
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub records: u64,
     /// Payload size of each record.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(16..=65536))]
+    #[arg(long, value_name = "B", default_value_t = 100, value_parser = clap::value_parser!(u32).range(16..=65536))]
     pub payload_bytes: u32,
 }

@@ -136,7 +136,7 @@ pub fn format_rate(amount: f64, elapsed: Duration) -> String {
     } else if rate >= 1e3 {
         (rate / 1e3, " k")
     } else {
-        (rate, " ")
+        (rate, "")
     };
     format!("{value:.2}{unit}")
 }
@@ -278,7 +278,7 @@ mod tests {
         assert_eq!(count_of(1000, "segment"), "1,000 segments");
         assert_eq!(format_bytes(1536), "1.50 KiB");
         assert_eq!(format_rate(2_500_000.0, Duration::from_secs(1)), "2.50 M");
-        assert_eq!(format_rate(10.0, Duration::from_secs(2)), "5.00 ");
+        assert_eq!(format_rate(10.0, Duration::from_secs(2)), "5.00");
         assert_eq!(
             format_byte_rate(3 << 20, Duration::from_secs(1)),
             "3.00 MiB/s"
