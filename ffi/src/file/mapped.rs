@@ -178,11 +178,16 @@ impl MappedFile {
     }
 
     /// Writes the map's dirty pages and the file's length to the media.
+    ///
+    /// On Linux the page cache tracks the pages dirtied through a shared
+    /// map, so `fdatasync` alone writes them (`msync(MS_SYNC)` would be a
+    /// second, redundant flush of the same range). Elsewhere the dirty range
+    /// is `msync`ed first.
     pub fn sync(&mut self) -> Result<(), StorageError> {
         if let Some(from) = self.dirty_from.take() {
             // `from <= len <= map.len()`: the casts are exact.
             let (from, len) = (from as usize, (self.len - from) as usize);
-            if len > 0 {
+            if len > 0 && !cfg!(target_os = "linux") {
                 self.map
                     .flush_range(from, len)
                     .map_err(|e| io_error(e, "syncing", &self.path))?;
