@@ -1,0 +1,234 @@
+//! Conversions between JS values and the engine's types: offsets and
+//! timestamps as safe-integer numbers, payloads as bytes, options as a
+//! [`Config`].
+
+use dislog_core::{Config, Record};
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::error::{JsError, Result, INVALID_ARGUMENT, UNSAFE_INTEGER};
+
+/// `Number.MAX_SAFE_INTEGER`: the largest offset or timestamp that crosses
+/// the boundary.
+pub const MAX_SAFE: u64 = (1 << 53) - 1;
+
+/// A short description of a value's type for error messages.
+pub fn type_name(value: &JsValue) -> String {
+    if value.is_null() {
+        return "null".into();
+    }
+    if Array::is_array(value) {
+        return "an array".into();
+    }
+    value
+        .js_typeof()
+        .as_string()
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Checks that a number is an integer in `0..=MAX_SAFE`.
+pub fn number_to_u64(n: f64, what: &str) -> Result<u64> {
+    if !n.is_finite() || n.fract() != 0.0 {
+        return Err(JsError::range(
+            INVALID_ARGUMENT,
+            format!("{what} must be an integer, got {n}"),
+        ));
+    }
+    if n < 0.0 {
+        return Err(JsError::range(
+            INVALID_ARGUMENT,
+            format!("{what} must not be negative, got {n}"),
+        ));
+    }
+    if n > MAX_SAFE as f64 {
+        return Err(JsError::range(
+            UNSAFE_INTEGER,
+            format!("{what} is {n}, past Number.MAX_SAFE_INTEGER (2^53 - 1)"),
+        ));
+    }
+    // An integer in 0..=2^53-1: the conversion is exact.
+    Ok(n as u64)
+}
+
+/// A JS value that must be a non-negative safe integer.
+pub fn to_u64(value: &JsValue, what: &str) -> Result<u64> {
+    match value.as_f64() {
+        Some(n) => number_to_u64(n, what),
+        None => Err(JsError::invalid_type(format!(
+            "{what} must be a number, got {}",
+            type_name(value)
+        ))),
+    }
+}
+
+/// Like [`to_u64`], with `undefined` meaning `None`.
+pub fn to_opt_u64(value: &JsValue, what: &str) -> Result<Option<u64>> {
+    if value.is_undefined() {
+        Ok(None)
+    } else {
+        to_u64(value, what).map(Some)
+    }
+}
+
+/// An engine integer as a JS number, refused past [`MAX_SAFE`].
+pub fn from_u64(v: u64, what: &str) -> Result<f64> {
+    if v > MAX_SAFE {
+        return Err(JsError::range(
+            UNSAFE_INTEGER,
+            format!("{what} {v} is past Number.MAX_SAFE_INTEGER (2^53 - 1)"),
+        ));
+    }
+    Ok(v as f64)
+}
+
+/// Appends the bytes of a `Uint8Array` or the UTF-8 of a string to `buf`.
+pub fn push_bytes(buf: &mut Vec<u8>, value: &JsValue, what: &str) -> Result<()> {
+    if let Some(array) = value.dyn_ref::<Uint8Array>() {
+        let start = buf.len();
+        buf.resize(start + array.length() as usize, 0);
+        if let Some(dst) = buf.get_mut(start..) {
+            array.copy_to(dst);
+        }
+        return Ok(());
+    }
+    if let Some(text) = value.as_string() {
+        buf.extend_from_slice(text.as_bytes());
+        return Ok(());
+    }
+    Err(JsError::invalid_type(format!(
+        "{what} must be a Uint8Array or a string, got {}",
+        type_name(value)
+    )))
+}
+
+/// The bytes of a `Uint8Array` or the UTF-8 of a string.
+pub fn to_bytes(value: &JsValue, what: &str) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    push_bytes(&mut buf, value, what)?;
+    Ok(buf)
+}
+
+/// The bytes of a `Uint8Array` (strings refused: for snapshots).
+pub fn to_byte_array(value: &JsValue, what: &str) -> Result<Vec<u8>> {
+    match value.dyn_ref::<Uint8Array>() {
+        Some(array) => Ok(array.to_vec()),
+        None => Err(JsError::invalid_type(format!(
+            "{what} must be a Uint8Array, got {}",
+            type_name(value)
+        ))),
+    }
+}
+
+/// The clock of every log: `Date.now()` in milliseconds.
+pub fn now() -> u64 {
+    let ms = js_sys::Date::now();
+    if ms.is_finite() && ms >= 0.0 {
+        ms as u64
+    } else {
+        0
+    }
+}
+
+/// The options a log accepts, with the config field each sets.
+const OPTIONS: [&str; 4] = [
+    "maxStoreBytes",
+    "maxIndexBytes",
+    "initialOffset",
+    "maxRecordBytes",
+];
+
+/// Builds a config from an options object (`undefined` or `null` for the
+/// defaults). Unknown option names are refused, so a typo is not ignored.
+pub fn to_config(options: &JsValue) -> Result<Config> {
+    let mut config = Config {
+        clock: now,
+        ..Config::default()
+    };
+    if options.is_undefined() || options.is_null() {
+        return Ok(config);
+    }
+    if !options.is_object() || Array::is_array(options) || options.is_function() {
+        return Err(JsError::invalid_type(format!(
+            "options must be an object, got {}",
+            type_name(options)
+        )));
+    }
+    let object: &Object = options.unchecked_ref();
+    for key in Object::keys(object).iter() {
+        let name = key.as_string().unwrap_or_default();
+        if !OPTIONS.contains(&name.as_str()) {
+            return Err(JsError::config(format!(
+                "unknown option {name:?}; the options are {}",
+                OPTIONS.join(", ")
+            )));
+        }
+        let value = Reflect::get(options, &key)
+            .map_err(|_| JsError::config(format!("option {name:?} could not be read")))?;
+        let Some(v) = to_opt_u64(&value, &format!("options.{name}"))? else {
+            continue;
+        };
+        match name.as_str() {
+            "maxStoreBytes" => config.max_store_bytes = v,
+            "maxIndexBytes" => config.max_index_bytes = v,
+            "initialOffset" => config.initial_offset = v,
+            _ => config.max_record_bytes = v,
+        }
+    }
+    Ok(config)
+}
+
+/// Sets `key` on a fresh object (cannot fail for a plain object).
+pub fn set(object: &Object, key: &str, value: &JsValue) {
+    let _ = Reflect::set(object, &JsValue::from_str(key), value);
+}
+
+/// A record as a plain `{ offset, timestamp, data }` object.
+pub fn record_object(record: &Record<'_>) -> Result<JsValue> {
+    let object = Object::new();
+    set(
+        &object,
+        "offset",
+        &from_u64(record.offset, "offset")?.into(),
+    );
+    set(
+        &object,
+        "timestamp",
+        &from_u64(record.timestamp, "timestamp")?.into(),
+    );
+    set(
+        &object,
+        "data",
+        &Uint8Array::from(record.payload.as_ref()).into(),
+    );
+    Ok(object.into())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_must_be_safe_non_negative_integers() {
+        assert_eq!(number_to_u64(0.0, "x"), Ok(0));
+        assert_eq!(number_to_u64(-0.0, "x"), Ok(0));
+        assert_eq!(number_to_u64(MAX_SAFE as f64, "x"), Ok(MAX_SAFE));
+        for (bad, code) in [
+            (-1.0, INVALID_ARGUMENT),
+            (1.5, INVALID_ARGUMENT),
+            (f64::NAN, INVALID_ARGUMENT),
+            (f64::INFINITY, INVALID_ARGUMENT),
+            (f64::NEG_INFINITY, INVALID_ARGUMENT),
+            (9007199254740992.0, UNSAFE_INTEGER),
+        ] {
+            let e = number_to_u64(bad, "offset").unwrap_err();
+            assert_eq!(e.code, code, "{bad}");
+            assert!(e.message.starts_with("offset "), "{}", e.message);
+        }
+        assert_eq!(from_u64(MAX_SAFE, "x"), Ok(MAX_SAFE as f64));
+        assert_eq!(
+            from_u64(MAX_SAFE + 1, "x").unwrap_err().code,
+            UNSAFE_INTEGER
+        );
+    }
+}
