@@ -6,12 +6,27 @@ use dislog_core::{StorageError, StorageFile};
 
 use super::buffered::BufferedFile;
 use super::mapped::MappedFile;
+use super::storage::OpenName;
 
 /// One open segment file of a [`super::FileStorage`]: a buffered store, a
 /// memory-mapped index, or (in a read-only log) an in-memory overlay of
 /// either.
+///
+/// A file is open through one handle at a time (a second `open` or
+/// `create` of it is `Busy`), and a handle keeps the directory's writer lock
+/// alive until it is dropped, after its last write.
 #[derive(Debug)]
-pub struct FileHandle(pub(crate) Inner);
+pub struct FileHandle {
+    // Dropped first: flushes, unmaps; then the name is released.
+    inner: Inner,
+    _open: OpenName,
+}
+
+impl FileHandle {
+    pub(crate) fn new(inner: Inner, open: OpenName) -> Self {
+        Self { inner, _open: open }
+    }
+}
 
 #[derive(Debug)]
 pub(crate) enum Inner {
@@ -24,58 +39,61 @@ pub(crate) enum Inner {
 
 impl StorageFile for FileHandle {
     fn len(&self) -> u64 {
-        match &self.0 {
+        match &self.inner {
             Inner::Buffered(f) => f.len(),
             Inner::Mapped(f) => f.len(),
         }
     }
 
     fn read_into(&self, pos: u64, buf: &mut [u8]) -> Result<(), StorageError> {
-        match &self.0 {
+        match &self.inner {
             Inner::Buffered(f) => f.read_into(pos, buf),
             Inner::Mapped(f) => f.read_into(pos, buf),
         }
     }
 
     fn read_at(&self, pos: u64, len: usize) -> Result<Cow<'_, [u8]>, StorageError> {
-        match &self.0 {
+        match &self.inner {
             Inner::Buffered(f) => f.read_at(pos, len),
             Inner::Mapped(f) => f.read_at(pos, len),
         }
     }
 
     fn append(&mut self, data: &[u8]) -> Result<(), StorageError> {
-        match &mut self.0 {
+        match &mut self.inner {
             Inner::Buffered(f) => f.append(data),
             Inner::Mapped(f) => f.append(data),
         }
     }
 
     fn truncate(&mut self, len: u64) -> Result<(), StorageError> {
-        match &mut self.0 {
+        match &mut self.inner {
             Inner::Buffered(f) => f.truncate(len),
             Inner::Mapped(f) => f.truncate(len),
         }
     }
 
     fn flush(&mut self) -> Result<(), StorageError> {
-        match &mut self.0 {
+        match &mut self.inner {
             Inner::Buffered(f) => f.flush(),
             Inner::Mapped(_) => Ok(()),
         }
     }
 
     fn sync(&mut self) -> Result<(), StorageError> {
-        match &mut self.0 {
+        match &mut self.inner {
             Inner::Buffered(f) => f.sync(),
             Inner::Mapped(f) => f.sync(),
         }
     }
 
     fn close(self) -> Result<(), StorageError> {
-        match self.0 {
+        let Self { inner, _open } = self;
+        let closed = match inner {
             Inner::Buffered(mut f) => f.flush(),
             Inner::Mapped(f) => f.close(),
-        }
+        };
+        drop(_open);
+        closed
     }
 }

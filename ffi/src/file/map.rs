@@ -12,7 +12,10 @@
 //!    truncate or delete files freely without invalidating anything.
 //! 2. **Only the owning handle changes a mapped file, through `&mut self`.**
 //!    Every write, truncation or growth of a file goes through its one
-//!    [`super::FileHandle`], with `&mut self`. A slice borrowed from a map
+//!    [`super::FileHandle`], with `&mut self`: the storage refuses a second
+//!    handle on an open file, and its removal (`Busy`), so even a caller of
+//!    the public `Storage` trait cannot truncate a file under another
+//!    handle's map. A slice borrowed from a map
 //!    (`read_at` returns `Cow::Borrowed`) lives as long as a `&self` borrow
 //!    of the handle, so no write can happen while it lives: the aliasing
 //!    rules hold for the map as for any buffer the handle owns. (Across

@@ -1,6 +1,6 @@
 //! [`FileStorage`]: a log directory on the file system.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -31,6 +31,27 @@ struct Shared {
     lock: Option<DirLock>,
     /// `Some` for a read-only storage: changes made in memory only.
     shadows: Option<Mutex<HashMap<String, Shadow>>>,
+    /// Names of the files open through a handle.
+    open: Mutex<HashSet<String>>,
+}
+
+/// The registration of an open file's name; dropping it releases the name
+/// (and this handle's share of the directory and its lock).
+#[derive(Debug)]
+pub(crate) struct OpenName {
+    shared: Arc<Shared>,
+    name: String,
+}
+
+impl Drop for OpenName {
+    fn drop(&mut self) {
+        let mut open = self
+            .shared
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        open.remove(&self.name);
+    }
 }
 
 /// A log directory: implements [`dislog_core::Storage`] on real files.
@@ -101,6 +122,7 @@ impl FileStorage {
                 dir_file: Some(dir_file),
                 lock: Some(lock),
                 shadows: None,
+                open: Mutex::default(),
             }),
         })
     }
@@ -121,6 +143,7 @@ impl FileStorage {
                 dir_file: None,
                 lock: None,
                 shadows: Some(Mutex::new(HashMap::new())),
+                open: Mutex::default(),
             }),
         })
     }
@@ -159,6 +182,36 @@ impl FileStorage {
         Ok(self.shared.dir.join(name))
     }
 
+    /// Whether `name` is open through a handle.
+    fn is_open(&self, name: &str) -> bool {
+        let open = self
+            .shared
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        open.contains(name)
+    }
+
+    /// Registers `name` as open, or fails with `Busy` when it already is:
+    /// two handles on one file could truncate it under each other's map.
+    fn register(&self, name: &str, path: &Path) -> Result<OpenName, StorageError> {
+        let mut open = self
+            .shared
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !open.insert(name.to_owned()) {
+            return Err(StorageError::new(
+                StorageErrorKind::Busy,
+                format!("{}: already open", path.display()),
+            ));
+        }
+        Ok(OpenName {
+            shared: Arc::clone(&self.shared),
+            name: name.to_owned(),
+        })
+    }
+
     /// Runs `f` on the shadow table of a read-only storage.
     fn shadows<T>(&self, f: impl FnOnce(&mut HashMap<String, Shadow>) -> T) -> Option<T> {
         let shadows = self.shared.shadows.as_ref()?;
@@ -171,6 +224,7 @@ impl FileStorage {
     /// mapped read-only, a read-only log's files are unmapped overlays.
     fn handle(
         &self,
+        open: OpenName,
         path: PathBuf,
         file: Option<File>,
         hint: FileHint,
@@ -185,33 +239,34 @@ impl FileStorage {
         let file = match file {
             Some(file) if !self.is_read_only() => file,
             file => {
-                return Ok(FileHandle(Inner::Buffered(BufferedFile::new(
+                let inner = Inner::Buffered(BufferedFile::new(
                     path,
                     file,
                     None,
                     disk_len,
                     hint.capacity,
                     Mode::Overlay,
-                ))))
+                ));
+                return Ok(FileHandle::new(inner, open));
             }
         };
         let len = map_len(hint.capacity, disk_len);
         if hint.kind == FileKind::Index {
             if let Some(map) = len.and_then(|len| map_write(&file, len)) {
-                return Ok(FileHandle(Inner::Mapped(MappedFile::new(
-                    path, file, disk_len, map,
-                ))));
+                let inner = Inner::Mapped(MappedFile::new(path, file, disk_len, map));
+                return Ok(FileHandle::new(inner, open));
             }
         }
         let map = len.and_then(|len| map_read(&file, len));
-        Ok(FileHandle(Inner::Buffered(BufferedFile::new(
+        let inner = Inner::Buffered(BufferedFile::new(
             path,
             Some(file),
             map,
             disk_len,
             hint.capacity,
             Mode::Writer,
-        ))))
+        ));
+        Ok(FileHandle::new(inner, open))
     }
 }
 
@@ -241,6 +296,7 @@ impl Storage for FileStorage {
 
     fn open(&self, name: &str, hint: FileHint) -> Result<FileHandle, StorageError> {
         let path = self.file_path(name)?;
+        let open = self.register(name, &path)?;
         let shadow = self.shadows(|table| table.get(name).copied()).flatten();
         let file = match shadow {
             Some(Shadow::Removed) => {
@@ -263,14 +319,15 @@ impl Storage for FileStorage {
             None => OpenOptions::new().read(true).write(true).open(&path),
         }
         .map_err(|e| io_error(e, "opening", &path))?;
-        self.handle(path, Some(file), hint)
+        self.handle(open, path, Some(file), hint)
     }
 
     fn create(&self, name: &str, hint: FileHint) -> Result<FileHandle, StorageError> {
         let path = self.file_path(name)?;
+        let open = self.register(name, &path)?;
         if self.is_read_only() {
             self.shadows(|table| table.insert(name.to_owned(), Shadow::Created));
-            return self.handle(path, None, hint);
+            return self.handle(open, path, None, hint);
         }
         let file = OpenOptions::new()
             .read(true)
@@ -279,11 +336,17 @@ impl Storage for FileStorage {
             .truncate(true)
             .open(&path)
             .map_err(|e| io_error(e, "creating", &path))?;
-        self.handle(path, Some(file), hint)
+        self.handle(open, path, Some(file), hint)
     }
 
     fn remove(&self, name: &str) -> Result<(), StorageError> {
         let path = self.file_path(name)?;
+        if self.is_open(name) {
+            return Err(StorageError::new(
+                StorageErrorKind::Busy,
+                format!("{}: cannot remove an open file", path.display()),
+            ));
+        }
         if self.is_read_only() {
             self.shadows(|table| table.insert(name.to_owned(), Shadow::Removed));
             return Ok(());
@@ -302,5 +365,92 @@ impl Storage for FileStorage {
                 .map_err(|e| io_error(e, "syncing directory", &self.shared.dir)),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use dislog_core::StorageFile;
+
+    const HINT: FileHint = FileHint {
+        kind: FileKind::Store,
+        capacity: 1 << 16,
+    };
+
+    #[test]
+    fn a_file_is_open_through_one_handle_at_a_time() {
+        let tmp = tempfile::tempdir().unwrap();
+        let storage = FileStorage::open(tmp.path()).unwrap();
+        let mut a = storage.create("a", HINT).unwrap();
+        a.append(b"data").unwrap();
+        for err in [
+            storage.open("a", HINT).unwrap_err(),
+            storage.create("a", HINT).unwrap_err(),
+            storage.remove("a").unwrap_err(),
+        ] {
+            assert_eq!(err.kind(), StorageErrorKind::Busy, "{err}");
+        }
+        drop(a);
+        let a = storage.open("a", HINT).unwrap();
+        assert_eq!(a.len(), 4);
+        drop(a);
+        storage.remove("a").unwrap();
+        assert!(!storage.list().unwrap().contains(&"a".to_string()));
+        assert_eq!(
+            storage.open("a", HINT).unwrap_err().kind(),
+            StorageErrorKind::NotFound
+        );
+    }
+
+    #[test]
+    fn an_open_file_keeps_the_lock_after_its_storage_is_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let storage = FileStorage::open(tmp.path()).unwrap();
+        let mut file = storage.create("a", HINT).unwrap();
+        drop(storage);
+        let err = FileStorage::open(tmp.path()).unwrap_err();
+        assert_eq!(err.kind(), StorageErrorKind::Locked);
+        // A dropped handle flushes its buffer while it still holds the lock.
+        file.append(b"late").unwrap();
+        drop(file);
+        let storage = FileStorage::open(tmp.path()).unwrap();
+        assert_eq!(storage.open("a", HINT).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn names_with_separators_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let storage = FileStorage::open(tmp.path()).unwrap();
+        for name in ["", ".", "..", "a/b", "../x"] {
+            assert!(storage.create(name, HINT).is_err(), "{name:?}");
+            assert!(storage.remove(name).is_err(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn a_read_only_storage_changes_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("a"), b"disk").unwrap();
+        let storage = FileStorage::open_read_only(tmp.path()).unwrap();
+        assert!(storage.is_read_only());
+        let mut a = storage.open("a", HINT).unwrap();
+        a.truncate(2).unwrap();
+        a.append(b"mem").unwrap();
+        a.sync().unwrap();
+        let mut out = [0; 5];
+        a.read_into(0, &mut out).unwrap();
+        assert_eq!(&out, b"dimem");
+        drop(a);
+        storage.create("b", HINT).unwrap();
+        storage.remove("a").unwrap();
+        let mut names = storage.list().unwrap();
+        names.sort();
+        assert_eq!(names, ["b"]);
+        storage.sync_dir().unwrap();
+        assert_eq!(std::fs::read(tmp.path().join("a")).unwrap(), b"disk");
+        assert!(!tmp.path().join("b").exists());
     }
 }
