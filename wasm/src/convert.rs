@@ -82,7 +82,8 @@ pub fn from_u64(v: u64, what: &str) -> Result<f64> {
 }
 
 /// Appends the bytes of a `Uint8Array` or the UTF-8 of a string to `buf`.
-pub fn push_bytes(buf: &mut Vec<u8>, value: &JsValue, what: &str) -> Result<()> {
+/// `what` names the value in the error message (only built on error).
+pub fn push_bytes(buf: &mut Vec<u8>, value: &JsValue, what: impl FnOnce() -> String) -> Result<()> {
     if let Some(array) = value.dyn_ref::<Uint8Array>() {
         let start = buf.len();
         buf.resize(start + array.length() as usize, 0);
@@ -96,7 +97,8 @@ pub fn push_bytes(buf: &mut Vec<u8>, value: &JsValue, what: &str) -> Result<()> 
         return Ok(());
     }
     Err(JsError::invalid_type(format!(
-        "{what} must be a Uint8Array or a string, got {}",
+        "{} must be a Uint8Array or a string, got {}",
+        what(),
         type_name(value)
     )))
 }
@@ -104,7 +106,7 @@ pub fn push_bytes(buf: &mut Vec<u8>, value: &JsValue, what: &str) -> Result<()> 
 /// The bytes of a `Uint8Array` or the UTF-8 of a string.
 pub fn to_bytes(value: &JsValue, what: &str) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
-    push_bytes(&mut buf, value, what)?;
+    push_bytes(&mut buf, value, || what.into())?;
     Ok(buf)
 }
 

@@ -181,7 +181,7 @@ impl Log {
         let mut buf = Vec::new();
         let mut ends = Vec::with_capacity(n as usize);
         for i in 0..n {
-            push_bytes(&mut buf, &array.get(i), &format!("records[{i}]"))?;
+            push_bytes(&mut buf, &array.get(i), || format!("records[{i}]"))?;
             ends.push(buf.len());
         }
         Ok(self.append_buffers(&buf, &ends, timestamp)?)
