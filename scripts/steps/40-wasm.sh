@@ -23,7 +23,7 @@ if [[ ! -x /usr/bin/chromium ]]; then
 fi
 lock_sum=$(sha256sum tests/js/package-lock.json | cut -d' ' -f1)
 if [[ "$(cat tests/js/node_modules/.dislog-lock 2>/dev/null)" != "$lock_sum" ]]; then
-  (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+  (cd tests/js && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   echo "$lock_sum" > tests/js/node_modules/.dislog-lock
 fi
 
@@ -75,4 +75,6 @@ echo "dislog .wasm size: $after bytes ($gz gzipped; $before before wasm-opt; $op
 # --- tests ------------------------------------------------------------------------
 cd tests/js
 node --test --test-reporter=dot api.test.mjs snapshot.test.mjs
+echo "dislog wasm: Node API and snapshot tests passed"
 node --test --test-reporter=dot e2e.test.mjs
+echo "dislog wasm: headless-Chromium end-to-end test of examples/browser passed"

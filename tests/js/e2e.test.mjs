@@ -1,0 +1,131 @@
+// End-to-end test of examples/browser in headless Chromium (Debian's
+// /usr/bin/chromium driven by playwright-core): serve the repository root on
+// 127.0.0.1 with python3 -m http.server, append records through the page,
+// reload, check that they were restored from IndexedDB, and check that the
+// page logged no console errors.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--disable-quic', '--no-first-run',
+];
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+let server;
+let context;
+let profile;
+let base;
+
+before(async () => {
+  const port = await freePort();
+  server = spawn('python3', ['-m', 'http.server', '--bind', '127.0.0.1', String(port)], {
+    cwd: root,
+    stdio: 'ignore',
+  });
+  base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/examples/browser/`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (i > 100) throw new Error('python3 -m http.server did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  profile = mkdtempSync(join(tmpdir(), 'dislog-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+  });
+});
+
+after(async () => {
+  await context?.close();
+  server?.kill();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+/** Texts of the record rows: [offset, text] pairs. */
+async function rows(page) {
+  return page.$$eval('#records tr', (trs) =>
+    trs.map((tr) => [tr.children[0].textContent, tr.children[2].textContent]));
+}
+
+test('the example page appends, persists to IndexedDB, and restores after a reload', async () => {
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console.error: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()}`));
+
+  await page.goto(`${base}/examples/browser/`);
+  await page.waitForSelector('body[data-ready="true"]');
+  assert.equal(await page.textContent('#status'), 'new empty log');
+  assert.deepEqual(await rows(page), []);
+
+  const messages = ['first message', 'zweite Nachricht ü', 'third 🚀'];
+  for (const [i, text] of messages.entries()) {
+    await page.fill('#message', text);
+    await page.click('#append');
+    await page.waitForFunction((n) => document.querySelectorAll('#records tr').length === n, i + 1);
+  }
+  await page.waitForFunction(() => /saved a \d+-byte snapshot/.test(document.getElementById('status').textContent));
+  assert.deepEqual(await rows(page), messages.map((m, i) => [String(i), m]));
+
+  // Read by offset.
+  await page.fill('#read-offset', '1');
+  await page.click('#read');
+  await page.waitForFunction(() => document.getElementById('read-result').textContent !== '');
+  assert.match(await page.textContent('#read-result'), /^#1 at \d{4}-.*: zweite Nachricht ü$/);
+
+  // A bad offset shows the error code on the page (not a console error).
+  await page.fill('#read-offset', '99');
+  await page.click('#read');
+  await page.waitForFunction(() => document.getElementById('error').textContent !== '');
+  assert.match(await page.textContent('#error'), /^OUT_OF_RANGE: offset 99 is out of range/);
+
+  // Reload: the records come back from the IndexedDB snapshot.
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  assert.equal(await page.textContent('#status'), 'restored 3 records from IndexedDB');
+  assert.deepEqual(await rows(page), messages.map((m, i) => [String(i), m]));
+
+  // Suffix truncation is persisted too, and the offset is reused.
+  await page.fill('#truncate-offset', '2');
+  await page.click('#truncate-suffix');
+  await page.waitForFunction(() => document.querySelectorAll('#records tr').length === 2);
+  await page.fill('#message', 'replacement');
+  await page.click('#append');
+  await page.waitForFunction(() => document.querySelectorAll('#records tr').length === 3);
+  await page.waitForFunction(() => /^appended offset 2;/.test(document.getElementById('status').textContent));
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  assert.deepEqual(await rows(page), [['0', messages[0]], ['1', messages[1]], ['2', 'replacement']]);
+
+  assert.deepEqual(problems, [], 'the page logged errors');
+  await page.close();
+});
