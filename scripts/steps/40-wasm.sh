@@ -74,7 +74,9 @@ echo "dislog .wasm size: $after bytes ($gz gzipped; $before before wasm-opt; $op
 
 # --- tests ------------------------------------------------------------------------
 cd tests/js
-node --test --test-reporter=dot api.test.mjs snapshot.test.mjs
-echo "dislog wasm: Node API and snapshot tests passed"
+node_modules/.bin/tsc -p types
+echo "dislog wasm: the generated typings type-check (tests/js/types)"
+node --test --test-reporter=dot api.test.mjs snapshot.test.mjs robustness.test.mjs
+echo "dislog wasm: Node API, snapshot and robustness tests passed"
 node --test --test-reporter=dot e2e.test.mjs
 echo "dislog wasm: headless-Chromium end-to-end test of examples/browser passed"
