@@ -78,5 +78,6 @@ node_modules/.bin/tsc -p types
 echo "dislog wasm: the generated typings type-check (tests/js/types)"
 node --test --test-reporter=dot api.test.mjs snapshot.test.mjs robustness.test.mjs
 echo "dislog wasm: Node API, snapshot and robustness tests passed"
+node bench/append-batch.mjs 500000 # a measurement printed for the log, not a test
 node --test --test-reporter=dot e2e.test.mjs
 echo "dislog wasm: headless-Chromium end-to-end test of examples/browser passed"

@@ -373,7 +373,8 @@ impl Log {
     /// A promise that resolves (with the log's `nextOffset` at that moment)
     /// once a record with this offset has been appended; at once when it
     /// already was. Driven by the log's append hook, never by polling.
-    /// Rejects with `FREED` if the log is freed first.
+    /// Rejects with `FREED` if the log is freed first (also by the garbage
+    /// collector: keep a reference to the log while you wait on it).
     #[wasm_bindgen(js_name = waitFor, unchecked_return_type = "Promise<number>")]
     pub fn wait_for(
         &self,
