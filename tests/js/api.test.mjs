@@ -130,7 +130,16 @@ test('records larger than maxRecordBytes are refused', () => {
   assert.equal(log.append('abcd'), 0);
   throwsCode(() => log.append('abcde'), 'RECORD_TOO_LARGE', RangeError, /5 bytes is larger than the maximum of 4/);
   throwsCode(() => log.append(new Uint8Array(1 << 20)), 'RECORD_TOO_LARGE', RangeError);
-  assert.equal(log.nextOffset, 1);
+  // Refused before copying: the length is checked in JS units first...
+  throwsCode(() => log.append('x'.repeat(1e7)), 'RECORD_TOO_LARGE', RangeError, /10000000 bytes/);
+  throwsCode(() => log.appendBatch(['ok', new Uint8Array(5)]), 'RECORD_TOO_LARGE', RangeError, /5 bytes/);
+  // ...and a string short in UTF-16 but long in UTF-8 is still refused.
+  throwsCode(() => log.append('ééé'), 'RECORD_TOO_LARGE', RangeError, /6 bytes/);
+  assert.equal(log.append('éé'), 1);
+  const huge = new Log();
+  throwsCode(() => huge.append(new Uint8Array(256 << 20)), 'RECORD_TOO_LARGE', RangeError, /268435456 bytes .* 8388608/);
+  huge.free();
+  assert.equal(log.nextOffset, 2);
   log.free();
 });
 

@@ -2,8 +2,8 @@
 //! timestamps as safe-integer numbers, payloads as bytes, options as a
 //! [`Config`].
 
-use dislog_core::{Config, Record};
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use dislog_core::{Config, Error, Record};
+use js_sys::{Array, JsString, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::{JsError, Result, INVALID_ARGUMENT, UNSAFE_INTEGER};
@@ -82,18 +82,36 @@ pub fn from_u64(v: u64, what: &str) -> Result<f64> {
 }
 
 /// Appends the bytes of a `Uint8Array` or the UTF-8 of a string to `buf`.
-/// `what` names the value in the error message (only built on error).
-pub fn push_bytes(buf: &mut Vec<u8>, value: &JsValue, what: impl FnOnce() -> String) -> Result<()> {
+/// A value that cannot fit in `limit` bytes is refused with
+/// `RECORD_TOO_LARGE` before anything is copied into wasm memory, so a huge
+/// input cannot exhaust it. `what` names the value in the error message
+/// (only built on error).
+pub fn push_bytes(
+    buf: &mut Vec<u8>,
+    value: &JsValue,
+    limit: u64,
+    what: impl FnOnce() -> String,
+) -> Result<()> {
+    let too_large = |len: u64| JsError::from(Error::RecordTooLarge { len, max: limit });
     if let Some(array) = value.dyn_ref::<Uint8Array>() {
+        let len = array.length();
+        if u64::from(len) > limit {
+            return Err(too_large(u64::from(len)));
+        }
         let start = buf.len();
-        buf.resize(start + array.length() as usize, 0);
+        buf.resize(start + len as usize, 0);
         if let Some(dst) = buf.get_mut(start..) {
             array.copy_to(dst);
         }
         return Ok(());
     }
-    if let Some(text) = value.as_string() {
-        buf.extend_from_slice(text.as_bytes());
+    if let Some(text) = value.dyn_ref::<JsString>() {
+        // Each UTF-16 unit is at least one UTF-8 byte.
+        let units = u64::from(text.length());
+        if units > limit {
+            return Err(too_large(units));
+        }
+        buf.extend_from_slice(String::from(text).as_bytes());
         return Ok(());
     }
     Err(JsError::invalid_type(format!(
@@ -103,10 +121,10 @@ pub fn push_bytes(buf: &mut Vec<u8>, value: &JsValue, what: impl FnOnce() -> Str
     )))
 }
 
-/// The bytes of a `Uint8Array` or the UTF-8 of a string.
-pub fn to_bytes(value: &JsValue, what: &str) -> Result<Vec<u8>> {
+/// The bytes of a `Uint8Array` or the UTF-8 of a string (see [`push_bytes`]).
+pub fn to_bytes(value: &JsValue, limit: u64, what: &str) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
-    push_bytes(&mut buf, value, || what.into())?;
+    push_bytes(&mut buf, value, limit, || what.into())?;
     Ok(buf)
 }
 

@@ -81,6 +81,11 @@ impl Log {
         }
     }
 
+    /// The largest payload the log accepts.
+    fn record_limit(&self) -> Result<u64> {
+        self.with(|log| Ok(log.config().record_limit()))
+    }
+
     /// Appends `payloads` (one contiguous buffer cut at `ends`), refusing
     /// a batch whose offsets would pass `MAX_SAFE`.
     fn append_buffers(&self, buf: &[u8], ends: &[usize], timestamp: Option<u64>) -> Result<f64> {
@@ -139,7 +144,7 @@ impl Log {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] data: JsValue,
     ) -> Result<f64, JsValue> {
-        let buf = to_bytes(&data, "data")?;
+        let buf = to_bytes(&data, self.record_limit()?, "data")?;
         Ok(self.append_buffers(&buf, &[buf.len()], None)?)
     }
 
@@ -153,7 +158,7 @@ impl Log {
         timestamp_ms: JsValue,
     ) -> Result<f64, JsValue> {
         let timestamp = to_u64(&timestamp_ms, "timestampMs")?;
-        let buf = to_bytes(&data, "data")?;
+        let buf = to_bytes(&data, self.record_limit()?, "data")?;
         Ok(self.append_buffers(&buf, &[buf.len()], Some(timestamp))?)
     }
 
@@ -178,10 +183,11 @@ impl Log {
         }
         let array: &Array = records.unchecked_ref();
         let n = array.length();
+        let limit = self.record_limit()?;
         let mut buf = Vec::new();
         let mut ends = Vec::with_capacity(n as usize);
         for i in 0..n {
-            push_bytes(&mut buf, &array.get(i), || format!("records[{i}]"))?;
+            push_bytes(&mut buf, &array.get(i), limit, || format!("records[{i}]"))?;
             ends.push(buf.len());
         }
         Ok(self.append_buffers(&buf, &ends, timestamp)?)
