@@ -129,3 +129,53 @@ test('the example page appends, persists to IndexedDB, and restores after a relo
   assert.deepEqual(problems, [], 'the page logged errors');
   await page.close();
 });
+
+test('the web build behaves in Chromium as in Node: codes, iterator, snapshot, waitFor', async () => {
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console.error: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  await page.goto(`${base}/examples/browser/index.html`);
+  await page.waitForSelector('body[data-ready="true"]');
+  const result = await page.evaluate(async () => {
+    const m = await import('/wasm/pkg/web/dislog_wasm.js');
+    await m.default();
+    const log = new m.Log({ initialOffset: 10 });
+    const codeOf = (fn) => {
+      try {
+        fn();
+        return 'no error';
+      } catch (e) {
+        return `${e.constructor.name}:${e.code}`;
+      }
+    };
+    const waited = log.waitFor(12);
+    log.appendBatch(['a', new Uint8Array([98]), 'c']);
+    const out = {
+      next: await waited,
+      texts: [...log.records()].map((r) => `${r.offset}=${new TextDecoder().decode(r.data)}`),
+      restored: m.Log.restore(log.snapshot()).readString(12),
+      outOfRange: codeOf(() => log.read(99)),
+      badType: codeOf(() => log.append(42)),
+      unsafe: codeOf(() => log.read(2 ** 53)),
+      corrupt: codeOf(() => m.Log.restore(new Uint8Array(64))),
+    };
+    log.free();
+    out.freed = codeOf(() => log.length);
+    return out;
+  });
+  assert.deepEqual(result, {
+    next: 13,
+    texts: ['10=a', '11=b', '12=c'],
+    restored: 'c',
+    outOfRange: 'RangeError:OUT_OF_RANGE',
+    badType: 'TypeError:INVALID_TYPE',
+    unsafe: 'RangeError:UNSAFE_INTEGER',
+    corrupt: 'Error:INVALID_SNAPSHOT',
+    freed: 'Error:FREED',
+  });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
