@@ -133,17 +133,15 @@ impl fmt::Display for Error {
             Self::OutOfRange {
                 offset,
                 lowest: Some(lowest),
-                next,
+                next: next @ 1..,
             } => write!(
                 f,
                 "offset {offset} is out of range: the log holds offsets {lowest} to {}",
                 next - 1
             ),
-            Self::OutOfRange {
-                offset,
-                lowest: None,
-                next,
-            } => write!(
+            // A next offset of 0 leaves nothing below it, whatever `lowest`
+            // says (an error built by hand may say anything).
+            Self::OutOfRange { offset, next, .. } => write!(
                 f,
                 "offset {offset} is out of range: the log is empty (next offset {next})"
             ),
@@ -188,3 +186,32 @@ impl std::error::Error for Error {
 
 /// The log's result type.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    #[test]
+    fn out_of_range_display_never_underflows() {
+        let held = Error::OutOfRange {
+            offset: 9,
+            lowest: Some(2),
+            next: 5,
+        };
+        assert_eq!(
+            format!("{held}"),
+            "offset 9 is out of range: the log holds offsets 2 to 4"
+        );
+        // Inconsistent on purpose: `next - 1` would overflow here.
+        let odd = Error::OutOfRange {
+            offset: 0,
+            lowest: Some(0),
+            next: 0,
+        };
+        assert_eq!(
+            format!("{odd}"),
+            "offset 0 is out of range: the log is empty (next offset 0)"
+        );
+    }
+}

@@ -79,6 +79,19 @@ pub enum HeaderState {
     Unwritten,
 }
 
+/// Whether `bytes`, a file's first bytes, could be the header written for
+/// `kind` and `base` as a crash left it: every byte present (at most
+/// [`HEADER_LEN`]) is the one written or zero. A valid header, an all-zero
+/// or short one and a partly written one qualify; a foreign file or the
+/// header of another version, flags or base does not.
+pub fn torn_header(kind: FileKind, base: u64, bytes: &[u8]) -> bool {
+    let written = encode_header(kind, base);
+    bytes
+        .iter()
+        .zip(written.iter())
+        .all(|(&b, &w)| b == w || b == 0)
+}
+
 /// Checks a file's header against its kind and the base offset from its name.
 pub fn check_header(
     name: &str,
@@ -184,8 +197,19 @@ mod tests {
         );
         assert!(check_header("f", FileKind::Store, 7, &h).is_err());
         assert!(check_header("f", FileKind::Index, 8, &h).is_err());
+        assert!(torn_header(FileKind::Index, 7, &h));
+        assert!(torn_header(FileKind::Index, 7, &h[..10]));
+        assert!(torn_header(FileKind::Index, 7, &[0; 30]));
+        let mut partial = h;
+        partial[3..13].fill(0);
+        assert!(torn_header(FileKind::Index, 7, &partial));
+        assert!(check_header("f", FileKind::Index, 7, &partial).is_err());
+        assert!(!torn_header(FileKind::Store, 7, &h));
+        assert!(!torn_header(FileKind::Index, 6, &h));
+        assert!(!torn_header(FileKind::Index, 7, b"#!/bin/sh\necho hi"));
         let mut v2 = h;
         v2[8] = 2;
+        assert!(!torn_header(FileKind::Index, 7, &v2));
         let err = check_header("f", FileKind::Index, 7, &v2).unwrap_err();
         assert!(alloc::format!("{err}").contains("version 2"));
     }

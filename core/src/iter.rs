@@ -8,7 +8,8 @@ use crate::storage::Storage;
 
 /// Records from an offset to the end of the log as it was when the iterator
 /// was made, oldest first, each checked against its checksum. After an error
-/// the iterator ends.
+/// the iterator ends; an iterator whose start could not be found (see
+/// [`Log::records`]) yields that error as its only item.
 ///
 /// Looks the start up in the index once, then follows the frames in the
 /// store without touching the index.
@@ -18,6 +19,8 @@ pub struct Iter<'a, S: Storage> {
     pos: u64,
     offset: u64,
     end: u64,
+    /// Why the start could not be found, yielded before anything else.
+    failed: Option<Error>,
 }
 
 impl<'a, S: Storage> Iter<'a, S> {
@@ -37,6 +40,7 @@ impl<'a, S: Storage> Iter<'a, S> {
             pos,
             offset: from,
             end,
+            failed: None,
         })
     }
 
@@ -47,6 +51,15 @@ impl<'a, S: Storage> Iter<'a, S> {
             pos: HEADER_LEN,
             offset: 0,
             end: 0,
+            failed: None,
+        }
+    }
+
+    /// An iterator that yields `error` and ends.
+    pub(crate) fn failed(log: &'a Log<S>, error: Error) -> Self {
+        Self {
+            failed: Some(error),
+            ..Self::empty(log)
         }
     }
 
@@ -60,6 +73,9 @@ impl<'a, S: Storage> Iterator for Iter<'a, S> {
     type Item = Result<Record<'a>, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(error) = self.failed.take() {
+            return Some(Err(error));
+        }
         while self.offset < self.end {
             let segment = self.log.segment(self.segment)?;
             if self.offset >= segment.next_offset() {
@@ -82,6 +98,9 @@ impl<'a, S: Storage> Iterator for Iter<'a, S> {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         let left = usize::try_from(self.end.saturating_sub(self.offset)).unwrap_or(usize::MAX);
-        (0, Some(left))
+        (
+            0,
+            Some(left.saturating_add(usize::from(self.failed.is_some()))),
+        )
     }
 }

@@ -11,8 +11,8 @@ use crate::index::{entry_pos, Entry};
 use crate::iter::Iter;
 use crate::record::{encode_frame, frame_len, Record};
 use crate::repair::Repair;
-use crate::segment::{remove_files, Segment};
-use crate::storage::{FileKind, Storage, StorageError, StorageFile};
+use crate::segment::{orphan_index_is_ours, remove_files, Segment};
+use crate::storage::{FileKind, Storage, StorageError, StorageErrorKind, StorageFile};
 
 /// Called after every change of the log's end with the new next offset
 /// (appends, suffix truncation, reset). The std layer wakes blocked readers
@@ -57,8 +57,9 @@ pub struct SegmentInfo {
 pub struct Log<S: Storage> {
     storage: S,
     config: Config,
-    /// Sorted by base offset, never empty; the last is the active segment.
-    /// Every segment but the last holds at least one record.
+    /// Sorted by base offset; the last is the active segment. Every segment
+    /// but the last holds at least one record. Empty only after a failed
+    /// [`Log::reset`], which poisons the log.
     segments: Vec<Segment<S::File>>,
     repairs: Vec<Repair>,
     poisoned: Option<StorageError>,
@@ -113,7 +114,9 @@ impl<S: Storage> Log<S> {
             hook: None,
         };
         for base in indexes {
-            if stores.binary_search(&base).is_err() {
+            if stores.binary_search(&base).is_err()
+                && orphan_index_is_ours(&log.storage, &log.config, base)?
+            {
                 log.storage
                     .remove(&crate::format::file_name(base, FileKind::Index))?;
                 log.repairs
@@ -157,7 +160,9 @@ impl<S: Storage> Log<S> {
                 .push(Segment::create(&log.storage, &log.config, base)?);
             log.dir_dirty = true;
         }
-        if log.config.sync != SyncPolicy::Manual && !log.repairs.is_empty() {
+        // Whatever the policy: a repair rewrote derived data (an index) that
+        // synced records depend on, and a crash must not tear it again.
+        if !log.repairs.is_empty() {
             log.sync()?;
         }
         Ok(log)
@@ -206,14 +211,22 @@ impl<S: Storage> Log<S> {
         self.hook = hook;
     }
 
-    fn active(&self) -> &Segment<S::File> {
-        // `segments` is never empty: open and reset create one.
-        &self.segments[self.segments.len() - 1]
+    /// The active segment; an error when there is none (a reset failed).
+    fn active(&self) -> Result<&Segment<S::File>> {
+        self.segments.last().ok_or_else(|| self.no_segment())
     }
 
-    fn active_mut(&mut self) -> &mut Segment<S::File> {
-        let last = self.segments.len() - 1;
-        &mut self.segments[last]
+    fn active_mut(&mut self) -> Result<&mut Segment<S::File>> {
+        match self.segments.len().checked_sub(1) {
+            Some(last) => Ok(&mut self.segments[last]),
+            None => Err(self.no_segment()),
+        }
+    }
+
+    fn no_segment(&self) -> Error {
+        Error::Poisoned(self.poisoned.clone().unwrap_or_else(|| {
+            StorageError::new(StorageErrorKind::Other, "the log has no segment")
+        }))
     }
 
     /// The offset of the oldest record, `None` when the log is empty.
@@ -226,9 +239,13 @@ impl<S: Storage> Log<S> {
         self.lowest_offset().map(|_| self.next_offset() - 1)
     }
 
-    /// The offset the next appended record will get.
+    /// The offset the next appended record will get. After a failed
+    /// [`Log::reset`] that removed every segment, the config's initial
+    /// offset.
     pub fn next_offset(&self) -> u64 {
-        self.active().next_offset()
+        self.segments
+            .last()
+            .map_or(self.config.initial_offset, Segment::next_offset)
     }
 
     /// Whether the log holds no records.
@@ -291,11 +308,12 @@ impl<S: Storage> Log<S> {
         Iter::new(self, from)
     }
 
-    /// An iterator over every record, oldest first.
+    /// An iterator over every record, oldest first. When the first record
+    /// cannot be found (its index entry is unreadable), the iterator yields
+    /// that error as its only item.
     pub fn records(&self) -> Iter<'_, S> {
         let from = self.lowest_offset().unwrap_or(self.next_offset());
-        // `from` is in range by construction, so this cannot fail.
-        Iter::new(self, from).unwrap_or_else(|_| Iter::empty(self))
+        Iter::new(self, from).unwrap_or_else(|e| Iter::failed(self, e))
     }
 
     /// The first offset whose record timestamp is at least `ts`, or `None`
@@ -402,7 +420,7 @@ impl<S: Storage> Log<S> {
         let mut entries = core::mem::take(&mut self.entries);
         frames.clear();
         entries.clear();
-        let segment = self.active();
+        let segment = self.active()?;
         let mut store_len = segment.store.len();
         let max_ts = segment.max_ts.map_or(timestamp, |m| m.max(timestamp));
         let start = store_len;
@@ -426,7 +444,7 @@ impl<S: Storage> Log<S> {
         }
         let result = if n > 0 {
             self.active_mut()
-                .append(&frames, &entries, n as u64, max_ts)
+                .and_then(|s| s.append(&frames, &entries, n as u64, max_ts))
         } else {
             Ok(())
         };
@@ -440,7 +458,7 @@ impl<S: Storage> Log<S> {
 
     /// Seals the active segment and starts a new one at the next offset.
     fn roll(&mut self) -> Result<()> {
-        self.active_mut().flush()?;
+        self.active_mut()?.flush()?;
         let base = self.next_offset();
         let segment = Segment::create(&self.storage, &self.config, base)?;
         self.segments.push(segment);
@@ -475,7 +493,7 @@ impl<S: Storage> Log<S> {
     /// Hands buffered writes to the operating system.
     pub fn flush(&mut self) -> Result<()> {
         self.writable()?;
-        let flushed = self.active_mut().flush();
+        let flushed = self.active_mut().and_then(Segment::flush);
         self.guard(flushed)
     }
 
@@ -550,7 +568,7 @@ impl<S: Storage> Log<S> {
     pub fn truncate(&mut self, lowest: u64) -> Result<Removed> {
         self.writable()?;
         let mut removed = self.remove_oldest(|s, _| s.base + s.records <= lowest)?;
-        let active = self.active();
+        let active = self.active()?;
         if active.count > 0 && active.next_offset() <= lowest {
             let (base, records, bytes) = (active.base, active.count, active.bytes());
             let rolled = self.roll();
@@ -601,7 +619,7 @@ impl<S: Storage> Log<S> {
     }
 
     fn cut_suffix(&mut self, from: u64) -> Result<()> {
-        while self.segments.len() > 1 && self.active().base >= from {
+        while self.segments.len() > 1 && self.active()?.base >= from {
             if let Some(segment) = self.segments.pop() {
                 let base = segment.base;
                 drop(segment);
@@ -609,7 +627,7 @@ impl<S: Storage> Log<S> {
                 remove_files(&self.storage, base)?;
             }
         }
-        let active = self.active_mut();
+        let active = self.active_mut()?;
         if active.base <= from {
             let keep = from - active.base;
             return active.truncate(keep);
@@ -660,8 +678,26 @@ impl<S: Storage> Log<S> {
     }
 
     /// Deletes every record and starts again, empty, at the config's
-    /// initial offset. Clears a poisoned state when it succeeds.
+    /// initial offset. Clears a poisoned state when it succeeds; a failure
+    /// poisons the log (it may be left with no segment at all), and only a
+    /// reset that succeeds or a reopen makes it writable again.
     pub fn reset(&mut self) -> Result<()> {
+        match self.start_over() {
+            Ok(()) => {
+                self.notify();
+                Ok(())
+            }
+            Err(e) => {
+                self.poisoned = Some(match &e {
+                    Error::Storage(cause) | Error::Poisoned(cause) => cause.clone(),
+                    other => StorageError::new(StorageErrorKind::Other, format!("{other}")),
+                });
+                Err(e)
+            }
+        }
+    }
+
+    fn start_over(&mut self) -> Result<()> {
         self.remove_all()?;
         let base = self.config.initial_offset;
         self.segments
@@ -669,9 +705,7 @@ impl<S: Storage> Log<S> {
         self.dir_dirty = true;
         self.poisoned = None;
         self.unsynced_bytes = 0;
-        self.sync()?;
-        self.notify();
-        Ok(())
+        self.sync()
     }
 
     /// Reads every record, checking its checksum, and checks that index

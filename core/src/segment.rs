@@ -8,11 +8,11 @@ use alloc::vec::Vec;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::format::{file_name, HEADER_LEN, INDEX_ENTRY_LEN};
+use crate::format::{check_header, file_name, torn_header, HEADER_LEN, INDEX_ENTRY_LEN};
 use crate::index::{entry_pos, Entry, Index};
 use crate::record::{frame_len, Record};
 use crate::repair::Repair;
-use crate::storage::{FileHint, FileKind, Storage, StorageErrorKind, StorageFile};
+use crate::storage::{FileHint, FileKind, Storage, StorageError, StorageErrorKind, StorageFile};
 use crate::store::Store;
 
 /// Largest buffer of index entries written at once during a rebuild.
@@ -46,13 +46,20 @@ fn hints(config: &Config) -> (FileHint, FileHint) {
 }
 
 impl<F: StorageFile> Segment<F> {
-    /// Creates an empty segment at `base`: store first, then index.
+    /// Creates an empty segment at `base`: store first, its header synced,
+    /// then index.
+    ///
+    /// The store's header is synced because a crash may leave unsynced
+    /// bytes as garbage, and a garbage header cannot be told from a foreign
+    /// file (`FORMAT.md`, "Recovery on open"): without the sync a crash
+    /// after a roll could leave a log that does not open.
     pub fn create<S: Storage<File = F>>(storage: &S, config: &Config, base: u64) -> Result<Self> {
         let (store_hint, index_hint) = hints(config);
-        let store = Store::init(
+        let mut store = Store::init(
             storage.create(&file_name(base, FileKind::Store), store_hint)?,
             base,
         )?;
+        store.file.sync()?;
         let index = Index::init(
             storage.create(&file_name(base, FileKind::Index), index_hint)?,
             base,
@@ -81,7 +88,12 @@ impl<F: StorageFile> Segment<F> {
     ) -> Result<Self> {
         let (store_hint, index_hint) = hints(config);
         let store_name = file_name(base, FileKind::Store);
-        let store = Store::open(storage.open(&store_name, store_hint)?, &store_name, base)?;
+        let store = open_store(
+            storage.open(&store_name, store_hint)?,
+            &store_name,
+            base,
+            sealed,
+        )?;
         let index_name = file_name(base, FileKind::Index);
         let index = match storage.open(&index_name, index_hint) {
             Ok(file) => Index::open(file, &index_name, base)?,
@@ -90,30 +102,34 @@ impl<F: StorageFile> Segment<F> {
         };
         if let Some(mut index) = index {
             let written = index.written_entries()?;
-            if consistent(&store, &index, base, written, sealed)? {
-                if index.raw_entries() != written || index.file.len() != entry_pos(written) {
-                    index.truncate(written)?;
-                }
-                let max_ts = match written {
-                    0 => None,
-                    n => Some(index.entry(n - 1)?.max_ts),
-                };
-                return Ok(Self {
-                    base,
-                    store,
-                    index,
-                    count: written,
-                    max_ts,
-                    dirty: false,
-                });
+            if !consistent(&store, &index, base, written, sealed)? {
+                return Self::rebuild(store, index, base, repairs);
             }
+            if index.raw_entries() != written || index.file.len() != entry_pos(written) {
+                index.truncate(written)?;
+            }
+            let max_ts = match written {
+                0 => None,
+                n => Some(index.entry(n - 1)?.max_ts),
+            };
+            return Ok(Self {
+                base,
+                store,
+                index,
+                count: written,
+                max_ts,
+                dirty: false,
+            });
         }
         let index = Index::init(storage.create(&index_name, index_hint)?, base)?;
         Self::rebuild(store, index, base, repairs)
     }
 
     /// Scans the store, keeping the longest run of valid frames, and writes
-    /// the index for them.
+    /// the index for them. The leading entries `index` already holds as they
+    /// should be are kept, not rewritten: a crash before the repaired index
+    /// is synced can then only tear entries that were wrong or missing, never
+    /// the synced entries of synced records.
     fn rebuild(
         mut store: Store<F>,
         mut index: Index<F>,
@@ -125,6 +141,9 @@ impl<F: StorageFile> Segment<F> {
         let mut count = 0u64;
         let mut max_ts: Option<u64> = None;
         let mut entries = Vec::new();
+        // While every entry so far matched the one the index holds.
+        let mut matching = true;
+        let old_entries = index.raw_entries();
         while pos < end {
             // A record at offset u64::MAX would leave no next offset.
             let Some(offset) = base.checked_add(count).filter(|&o| o != u64::MAX) else {
@@ -135,13 +154,23 @@ impl<F: StorageFile> Segment<F> {
             };
             let ts = max_ts.map_or(record.timestamp, |m| m.max(record.timestamp));
             max_ts = Some(ts);
-            entries.extend_from_slice(&Entry { pos, max_ts: ts }.encode());
+            let entry = Entry { pos, max_ts: ts };
+            if matching && (count >= old_entries || index.entry(count).ok() != Some(entry)) {
+                matching = false;
+                index.truncate(count)?;
+            }
+            if !matching {
+                entries.extend_from_slice(&entry.encode());
+            }
             pos += frame_len(record.payload.len());
             count += 1;
             if entries.len() >= REBUILD_CHUNK {
                 index.file.append(&entries)?;
                 entries.clear();
             }
+        }
+        if matching && index.file.len() != entry_pos(count) {
+            index.truncate(count)?;
         }
         index.file.append(&entries)?;
         if pos < end {
@@ -277,6 +306,56 @@ impl<F: StorageFile> Segment<F> {
     }
 }
 
+/// Wraps the store file of the segment at `base` after checking its header.
+///
+/// In the active segment, a header that a crash tore while it was written
+/// ([`torn_header`]: each byte the one written or zero) over a store that
+/// holds no valid first frame is unwritten: the store is rewritten empty. Any
+/// other bad header is a `FORMAT` error (from [`Store::open`]).
+fn open_store<F: StorageFile>(
+    mut file: F,
+    name: &str,
+    base: u64,
+    sealed: bool,
+) -> Result<Store<F>> {
+    if !sealed {
+        let header = header_of(&file)?;
+        if check_header(name, FileKind::Store, base, &header).is_err()
+            && torn_header(FileKind::Store, base, &header)
+        {
+            let raw = Store { file, base };
+            let holds_a_record = raw.frame(HEADER_LEN, base).is_ok();
+            file = raw.file;
+            if !holds_a_record {
+                // Store::open writes the header of a file cut to nothing.
+                file.truncate(0)?;
+            }
+        }
+    }
+    Store::open(file, name, base)
+}
+
+/// A file's first bytes, at most [`HEADER_LEN`].
+fn header_of<F: StorageFile>(file: &F) -> Result<Vec<u8>, StorageError> {
+    let mut header = alloc::vec![0; file.len().min(HEADER_LEN) as usize];
+    file.read_into(0, &mut header)?;
+    Ok(header)
+}
+
+/// Whether the index at `base`, which has no store, is ours to delete: its
+/// header is valid, unwritten or torn ([`torn_header`]). Anything else is
+/// not a file this log wrote, and is left alone.
+pub(crate) fn orphan_index_is_ours<S: Storage>(
+    storage: &S,
+    config: &Config,
+    base: u64,
+) -> Result<bool> {
+    let name = file_name(base, FileKind::Index);
+    let header = header_of(&storage.open(&name, hints(config).1)?)?;
+    Ok(torn_header(FileKind::Index, base, &header)
+        || check_header(&name, FileKind::Index, base, &header).is_ok())
+}
+
 /// Removes a segment's files: the store first, so that a crash in between
 /// leaves at most an index without a store, which open ignores.
 pub(crate) fn remove_files<S: Storage>(storage: &S, base: u64) -> Result<()> {
@@ -314,4 +393,261 @@ fn consistent<F: StorageFile>(
             .map(|r| frame_len(r.payload.len()))
     };
     Ok(end.is_ok_and(|len| last.pos + len == store.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::encode_header;
+    use crate::memory::MemoryStorage;
+    use crate::record::encode_frame;
+
+    /// Room for three 10-byte records per store.
+    fn config() -> Config {
+        Config {
+            max_store_bytes: HEADER_LEN + 3 * frame_len(10),
+            max_index_bytes: 1024,
+            ..Config::default()
+        }
+    }
+
+    /// A segment at `base` holding 10-byte records with timestamps `ts`.
+    fn filled(storage: &MemoryStorage, base: u64, ts: &[u64]) -> Segment<crate::MemoryFile> {
+        let mut segment = Segment::create(storage, &config(), base).unwrap();
+        for (i, &t) in (0u64..).zip(ts) {
+            let mut frame = Vec::new();
+            encode_frame(&mut frame, base + i, t, &[i as u8; 10]);
+            let max_ts = segment.max_ts.map_or(t, |m| m.max(t));
+            let entry = Entry {
+                pos: segment.store.len(),
+                max_ts,
+            };
+            segment.append(&frame, &entry.encode(), 1, max_ts).unwrap();
+        }
+        segment
+    }
+
+    fn reopen(
+        storage: &MemoryStorage,
+        base: u64,
+        sealed: bool,
+    ) -> (Result<Segment<crate::MemoryFile>>, Vec<Repair>) {
+        let mut repairs = Vec::new();
+        let segment = Segment::open(storage, &config(), base, sealed, &mut repairs);
+        (segment, repairs)
+    }
+
+    fn edit(storage: &MemoryStorage, name: &str, f: impl FnOnce(&mut Vec<u8>)) {
+        let mut bytes = storage.file_bytes(name).unwrap();
+        f(&mut bytes);
+        storage.set_file_bytes(name, bytes).unwrap();
+    }
+
+    #[test]
+    fn fits_counts_the_store_and_the_index_limits() {
+        let storage = MemoryStorage::new();
+        let segment = filled(&storage, 0, &[]);
+        let c = config();
+        let len = frame_len(10);
+        assert!(segment.fits(&c, HEADER_LEN + 2 * len, 2, len));
+        assert!(!segment.fits(&c, HEADER_LEN + 2 * len + 1, 2, len));
+        assert!(!segment.fits(&c, u64::MAX - 1, 0, len), "no overflow");
+        let narrow = Config {
+            max_index_bytes: entry_pos(2),
+            ..c
+        };
+        assert!(segment.fits(&narrow, HEADER_LEN, 1, len));
+        assert!(!segment.fits(&narrow, HEADER_LEN, 2, len));
+    }
+
+    #[test]
+    fn truncate_keeps_a_prefix_and_its_running_maximum() {
+        let storage = MemoryStorage::new();
+        let mut segment = filled(&storage, 5, &[30, 10, 40]);
+        assert_eq!(segment.max_ts, Some(40));
+        segment.truncate(9).unwrap();
+        assert_eq!(segment.count, 3, "keeping more than held changes nothing");
+        segment.truncate(2).unwrap();
+        assert_eq!((segment.count, segment.max_ts), (2, Some(30)));
+        assert_eq!(segment.store.len(), HEADER_LEN + 2 * frame_len(10));
+        assert_eq!(segment.index.file.len(), entry_pos(2));
+        assert_eq!(&*segment.read(6).unwrap().payload, &[1; 10]);
+        segment.truncate(0).unwrap();
+        assert_eq!((segment.count, segment.max_ts), (0, None));
+        assert_eq!(segment.bytes(), 2 * HEADER_LEN);
+    }
+
+    #[test]
+    fn offset_for_timestamp_uses_the_running_maximum() {
+        let storage = MemoryStorage::new();
+        let segment = filled(&storage, 100, &[20, 10, 30]);
+        assert_eq!(segment.offset_for_timestamp(0).unwrap(), Some(100));
+        assert_eq!(segment.offset_for_timestamp(20).unwrap(), Some(100));
+        // Record 101 is older than 100: the first record at 25 or later is 102.
+        assert_eq!(segment.offset_for_timestamp(21).unwrap(), Some(102));
+        assert_eq!(segment.offset_for_timestamp(30).unwrap(), Some(102));
+        assert_eq!(segment.offset_for_timestamp(31).unwrap(), None);
+        let empty = filled(&storage, 200, &[]);
+        assert_eq!(empty.offset_for_timestamp(0).unwrap(), None);
+    }
+
+    #[test]
+    fn a_consistent_segment_opens_as_is_and_any_other_is_rebuilt() {
+        let storage = MemoryStorage::new();
+        drop(filled(&storage, 0, &[1, 2, 3]));
+        let (segment, repairs) = reopen(&storage, 0, false);
+        let segment = segment.unwrap();
+        assert!(repairs.is_empty(), "{repairs:?}");
+        assert_eq!(
+            (segment.count, segment.max_ts, segment.dirty),
+            (3, Some(3), false)
+        );
+        drop(segment);
+
+        // Preallocated zero fill after the entries is cut without a rebuild.
+        let index = file_name(0, FileKind::Index);
+        edit(&storage, &index, |b| b.resize(b.len() + 40, 0));
+        let (segment, repairs) = reopen(&storage, 0, false);
+        assert!(repairs.is_empty(), "{repairs:?}");
+        assert_eq!(segment.unwrap().index.file.len(), entry_pos(3));
+
+        // A short index (a torn last entry) is rebuilt, keeping every record.
+        edit(&storage, &index, |b| b.truncate(b.len() - 20));
+        let (segment, repairs) = reopen(&storage, 0, false);
+        let segment = segment.unwrap();
+        assert_eq!(
+            repairs,
+            [Repair::IndexRebuilt {
+                segment: 0,
+                records: 3
+            }]
+        );
+        assert_eq!(
+            (segment.count, segment.max_ts, segment.dirty),
+            (3, Some(3), true)
+        );
+        assert_eq!(segment.index.file.len(), entry_pos(3));
+        assert_eq!(&*segment.read(2).unwrap().payload, &[2; 10]);
+        drop(segment);
+
+        // A rebuild keeps the entries that match and rewrites from the first
+        // that does not (entry 1 here, with the index also short).
+        edit(&storage, &index, |b| {
+            b[entry_pos(1) as usize] ^= 1;
+            b.truncate(b.len() - 16);
+        });
+        let (segment, repairs) = reopen(&storage, 0, false);
+        assert_eq!(
+            repairs,
+            [Repair::IndexRebuilt {
+                segment: 0,
+                records: 3
+            }]
+        );
+        assert_eq!(&*segment.unwrap().read(1).unwrap().payload, &[1; 10]);
+    }
+
+    #[test]
+    fn a_bad_last_frame_is_kept_when_sealed_and_cut_when_active() {
+        let storage = MemoryStorage::new();
+        drop(filled(&storage, 0, &[1, 2, 3]));
+        let store = file_name(0, FileKind::Store);
+        edit(&storage, &store, |b| {
+            let last = b.len() - 1;
+            b[last] ^= 0xff;
+        });
+        let original = storage.file_bytes(&store).unwrap();
+
+        let (sealed, repairs) = reopen(&storage, 0, true);
+        let sealed = sealed.unwrap();
+        assert!(repairs.is_empty(), "{repairs:?}");
+        assert_eq!(sealed.count, 3);
+        assert!(matches!(
+            sealed.read(2),
+            Err(Error::Corrupt {
+                offset: Some(2),
+                ..
+            })
+        ));
+        drop(sealed);
+
+        let (active, repairs) = reopen(&storage, 0, false);
+        let active = active.unwrap();
+        assert_eq!(active.count, 2);
+        assert_eq!(
+            repairs,
+            [
+                Repair::TailCut {
+                    segment: 0,
+                    bytes: frame_len(10),
+                    records_kept: 2
+                },
+                Repair::IndexRebuilt {
+                    segment: 0,
+                    records: 2
+                }
+            ]
+        );
+        assert_eq!(
+            active.store.len() as usize,
+            original.len() - frame_len(10) as usize
+        );
+    }
+
+    #[test]
+    fn a_torn_header_is_unwritten_only_in_an_empty_active_store() {
+        let storage = MemoryStorage::new();
+        let store = file_name(7, FileKind::Store);
+        let header = encode_header(FileKind::Store, 7);
+        let mut torn = header.to_vec();
+        torn[4..20].fill(0);
+        // An empty active store with a torn header opens empty.
+        drop(filled(&storage, 7, &[]));
+        storage.set_file_bytes(&store, torn.clone()).unwrap();
+        let (segment, _) = reopen(&storage, 7, false);
+        assert_eq!(segment.unwrap().count, 0);
+        assert_eq!(storage.file_bytes(&store).unwrap(), header);
+        // Sealed, the same bytes are a FORMAT error: a sealed header was synced.
+        storage.set_file_bytes(&store, torn.clone()).unwrap();
+        let (segment, _) = reopen(&storage, 7, true);
+        assert!(matches!(segment, Err(Error::Format { .. })));
+        // So are they over a valid frame, and a header that is not ours.
+        let mut with_frame = torn;
+        encode_frame(&mut with_frame, 7, 1, b"kept");
+        storage.set_file_bytes(&store, with_frame).unwrap();
+        let (segment, _) = reopen(&storage, 7, false);
+        assert!(matches!(segment, Err(Error::Format { .. })));
+        let mut foreign = header.to_vec();
+        foreign[8] = 2;
+        storage.set_file_bytes(&store, foreign).unwrap();
+        let (segment, _) = reopen(&storage, 7, false);
+        assert!(matches!(segment, Err(Error::Format { .. })));
+    }
+
+    #[test]
+    fn only_an_orphan_index_with_our_header_is_ours() {
+        let storage = MemoryStorage::new();
+        let index = file_name(3, FileKind::Index);
+        let c = config();
+        for ours in [
+            encode_header(FileKind::Index, 3).to_vec(),
+            alloc::vec![0; 40],
+            alloc::vec![1, 2, 3],
+            encode_header(FileKind::Index, 3)[..12].to_vec(),
+        ] {
+            storage.set_file_bytes(&index, ours.clone()).unwrap();
+            assert!(orphan_index_is_ours(&storage, &c, 3).unwrap(), "{ours:?}");
+        }
+        for foreign in [
+            encode_header(FileKind::Index, 4).to_vec(),
+            encode_header(FileKind::Store, 3).to_vec(),
+            b"not a dislog index, just a file with its name".to_vec(),
+        ] {
+            storage.set_file_bytes(&index, foreign.clone()).unwrap();
+            assert!(
+                !orphan_index_is_ours(&storage, &c, 3).unwrap(),
+                "{foreign:?}"
+            );
+        }
+    }
 }

@@ -224,12 +224,21 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
 
 impl<'b> Parsed<'b> {
     /// The records, each checked, with consecutive offsets from `first`.
+    /// A frame past the `next - first` the trailer counts is an error, so
+    /// the offset never runs past `next` (nor past `u64::MAX`).
     fn frames(&self) -> impl Iterator<Item = Result<(u64, &'b [u8])>> + 'b {
         let mut rest = self.body;
         let mut offset = self.first;
+        let next = self.next;
         core::iter::from_fn(move || {
             if rest.is_empty() {
                 return None;
+            }
+            if offset >= next {
+                rest = &[];
+                return Some(invalid(format!(
+                    "records go on past offset {next}, where the header says they end"
+                )));
             }
             let Some((raw, tail)) = rest.split_first_chunk::<{ FRAME_HEADER_LEN as usize }>()
             else {
@@ -249,5 +258,51 @@ impl<'b> Parsed<'b> {
             offset += 1;
             Some(Ok((header.timestamp, payload)))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::MemoryStorage;
+
+    /// A snapshot whose header and trailer agree on `first..next` but whose
+    /// body holds the frames of `offsets`.
+    fn crafted(first: u64, next: u64, offsets: &[u64]) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&SNAPSHOT_MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&first.to_le_bytes());
+        out.extend_from_slice(&next.to_le_bytes());
+        for &offset in offsets {
+            encode_frame(&mut out, offset, 7, b"x");
+        }
+        out.extend_from_slice(&SNAPSHOT_END_MAGIC);
+        out.extend_from_slice(&(next - first).to_le_bytes());
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn frames_past_the_count_are_refused_without_overflow() {
+        let max = u64::MAX;
+        // The second frame would take the offset past u64::MAX.
+        let bytes = crafted(max - 1, max, &[max - 1, max]);
+        let storage = MemoryStorage::new();
+        let err = Log::restore(storage.clone(), Config::default(), &bytes).unwrap_err();
+        assert!(matches!(err, Error::InvalidSnapshot(_)), "{err}");
+        assert!(storage.list().unwrap().is_empty(), "restore left files");
+        // Within the offset space, one frame too many is refused too.
+        let bytes = crafted(3, 4, &[3, 4]);
+        let err = Log::restore(MemoryStorage::new(), Config::default(), &bytes).unwrap_err();
+        assert!(matches!(err, Error::InvalidSnapshot(_)), "{err}");
+        // And the same snapshot with the count respected restores.
+        let bytes = crafted(max - 1, max, &[max - 1]);
+        let log = Log::restore(MemoryStorage::new(), Config::default(), &bytes).unwrap();
+        assert_eq!(log.next_offset(), max);
+        assert_eq!(log.snapshot().unwrap(), bytes);
     }
 }

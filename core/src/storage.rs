@@ -160,6 +160,9 @@ pub trait Storage {
 
     /// Names of all files in the directory, in any order, including files the
     /// log does not own (the log ignores those).
+    ///
+    /// Power loss: no effect on the media. The names it returns include
+    /// creations and removals not yet made durable by [`Storage::sync_dir`].
     fn list(&self) -> Result<Vec<String>, StorageError>;
 
     /// Opens an existing file for reading and appending.
@@ -197,6 +200,9 @@ pub trait StorageFile {
     /// byte counts, flushed or not. A backend that preallocates reports the
     /// preallocated length of a file it opened after an unclean close; the
     /// log's recovery cuts it back with [`StorageFile::truncate`].
+    ///
+    /// Power loss: no effect on the media. The length it reports may be more
+    /// than what would survive a power loss (see [`StorageFile::sync`]).
     fn len(&self) -> u64;
 
     /// Whether the file holds no bytes.
@@ -213,7 +219,8 @@ pub trait StorageFile {
     /// Returns the bytes at `pos..pos + len`: borrowed from the backend when
     /// it holds them in memory or in a mapping (zero-copy), copied otherwise.
     ///
-    /// The default copies through [`StorageFile::read_into`].
+    /// The default copies through [`StorageFile::read_into`]. Power loss: no
+    /// effect on the media.
     fn read_at(&self, pos: u64, len: usize) -> Result<Cow<'_, [u8]>, StorageError> {
         let mut buf = alloc::vec![0; len];
         self.read_into(pos, &mut buf)?;
@@ -247,6 +254,10 @@ pub trait StorageFile {
     /// Closes the file after a clean shutdown: flushes, and lets a backend
     /// that preallocates trim the file to its real length. Dropping a file
     /// without closing it is an unclean close; recovery handles it.
+    ///
+    /// Power loss: the same as for the appends it flushes; the trim is a
+    /// truncation and may or may not land (the file may come back with its
+    /// preallocated zero fill) unless the file is synced afterwards.
     fn close(mut self) -> Result<(), StorageError>
     where
         Self: Sized,

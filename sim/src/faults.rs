@@ -143,8 +143,10 @@ impl CrashMode {
     };
 
     /// [`CrashMode::ANY`] except that file headers are never torn: what the
-    /// default crash simulation uses until core recovers from a torn header
-    /// of a newly created store (`RELIABILITY.md`, finding 2).
+    /// default crash simulation uses. Core now syncs a new store's header
+    /// when it creates it and recovers a torn (partly written or zeroed) one
+    /// (finding 2), but a power cut during the creation itself can still
+    /// leave a garbage header, which cannot be told from a foreign file.
     pub const WHOLE_HEADERS: CrashMode = CrashMode::Random {
         garbage: true,
         zero_fill: true,

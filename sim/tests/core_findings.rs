@@ -1,7 +1,7 @@
 //! Minimal reproductions of what the crash simulation found in core, one
-//! test per finding (`RELIABILITY.md`, "Findings"). Findings still open in
-//! core are `#[ignore]`d with the reason; `cargo test -p dislog-sim --test
-//! core_findings -- --ignored` shows them failing.
+//! test per finding (`RELIABILITY.md`, "Findings"). A finding still open in
+//! core is `#[ignore]`d with the reason; `cargo test -p dislog-sim --test
+//! core_findings -- --ignored` shows it failing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use dislog_core::{file_name, Config, FileHint, FileKind, Log, Storage, StorageFile};
@@ -108,12 +108,11 @@ fn a_cut_that_empties_the_log_never_forgets_the_next_offset() {
     }
 }
 
-/// Finding 2 (open in core): a store created since the last sync may come
+/// Finding 2 (fixed): a store created since the last sync may come
 /// back with a torn header (partly written, partly zero or garbage — the
 /// contract allows any state for unsynced bytes). Open then fails with
 /// `FORMAT`, as for a foreign file, and the log does not open at all.
 #[test]
-#[ignore = "finding 2, open in core: a torn header of a new store fails open with FORMAT"]
 fn a_torn_header_of_a_new_store_does_not_stop_open() {
     for seed in 0..64 {
         let storage = SimStorage::new(seed);
@@ -130,13 +129,12 @@ fn a_torn_header_of_a_new_store_does_not_stop_open() {
     }
 }
 
-/// Finding 4 (open in core): recovery rebuilds an index in place (create
+/// Finding 4 (fixed): recovery rebuilds an index in place (create
 /// truncates it, then the entries are appended, and under
 /// `SyncPolicy::Manual` nothing is synced). A power cut before the next sync
 /// tears entries that had been synced, and the next open's fast check only
 /// looks at the last entry, so synced records read as `CORRUPT`.
 #[test]
-#[ignore = "finding 4, open in core: an index torn after recovery rewrote it loses synced records"]
 fn a_crash_after_recovery_rebuilt_an_index_keeps_synced_records() {
     let config = Config {
         max_store_bytes: 1 << 20,
@@ -174,12 +172,11 @@ fn a_crash_after_recovery_rebuilt_an_index_keeps_synced_records() {
     }
 }
 
-/// Finding 5 (open in core): `reset` removes every segment first; when a
+/// Finding 5 (fixed): `reset` removes every segment first; when a
 /// removal, the directory sync or the creation of the new segment fails, the
 /// log is left with no segment and is not poisoned, and the next call
 /// panics (`active()` indexes an empty list).
 #[test]
-#[ignore = "finding 5, open in core: a failed reset leaves a log whose next call panics"]
 fn a_failed_reset_leaves_a_usable_or_poisoned_log() {
     for fail in 0..6 {
         let storage = SimStorage::new(5);
@@ -200,11 +197,10 @@ fn a_failed_reset_leaves_a_usable_or_poisoned_log() {
     }
 }
 
-/// Finding 6 (open in core): `Log::records` turns a failure to find its
+/// Finding 6 (fixed): `Log::records` turns a failure to find its
 /// start (an index entry that cannot be read) into an empty iterator, so a
 /// reader sees an empty log and no error. `Log::iter` reports it.
 #[test]
-#[ignore = "finding 6, open in core: records() hides a failed start as an empty iteration"]
 fn records_reports_an_unreadable_start() {
     let storage = SimStorage::new(6);
     let mut log = Log::open(storage.clone(), Config::default()).unwrap();

@@ -1,0 +1,188 @@
+//! The sync policies sync exactly when they say they do: counted on a
+//! storage that records every file and directory sync, with a clock the test
+//! moves by hand.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use dislog_core::{
+    Config, FileHint, Log, MemoryFile, MemoryStorage, Storage, StorageError, StorageFile,
+    SyncPolicy,
+};
+
+/// [`MemoryStorage`] that counts syncs.
+#[derive(Clone, Default)]
+struct Counting {
+    inner: MemoryStorage,
+    file_syncs: Arc<AtomicUsize>,
+    dir_syncs: Arc<AtomicUsize>,
+}
+
+impl Counting {
+    /// File and directory syncs so far.
+    fn syncs(&self) -> (usize, usize) {
+        (
+            self.file_syncs.load(Ordering::SeqCst),
+            self.dir_syncs.load(Ordering::SeqCst),
+        )
+    }
+}
+
+struct CountingFile {
+    inner: MemoryFile,
+    syncs: Arc<AtomicUsize>,
+}
+
+impl Storage for Counting {
+    type File = CountingFile;
+
+    fn list(&self) -> Result<Vec<String>, StorageError> {
+        self.inner.list()
+    }
+
+    fn open(&self, name: &str, hint: FileHint) -> Result<CountingFile, StorageError> {
+        Ok(CountingFile {
+            inner: self.inner.open(name, hint)?,
+            syncs: Arc::clone(&self.file_syncs),
+        })
+    }
+
+    fn create(&self, name: &str, hint: FileHint) -> Result<CountingFile, StorageError> {
+        Ok(CountingFile {
+            inner: self.inner.create(name, hint)?,
+            syncs: Arc::clone(&self.file_syncs),
+        })
+    }
+
+    fn remove(&self, name: &str) -> Result<(), StorageError> {
+        self.inner.remove(name)
+    }
+
+    fn sync_dir(&self) -> Result<(), StorageError> {
+        self.dir_syncs.fetch_add(1, Ordering::SeqCst);
+        self.inner.sync_dir()
+    }
+}
+
+impl StorageFile for CountingFile {
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+
+    fn read_into(&self, pos: u64, buf: &mut [u8]) -> Result<(), StorageError> {
+        self.inner.read_into(pos, buf)
+    }
+
+    fn read_at(&self, pos: u64, len: usize) -> Result<Cow<'_, [u8]>, StorageError> {
+        self.inner.read_at(pos, len)
+    }
+
+    fn append(&mut self, data: &[u8]) -> Result<(), StorageError> {
+        self.inner.append(data)
+    }
+
+    fn truncate(&mut self, len: u64) -> Result<(), StorageError> {
+        self.inner.truncate(len)
+    }
+
+    fn flush(&mut self) -> Result<(), StorageError> {
+        self.inner.flush()
+    }
+
+    fn sync(&mut self) -> Result<(), StorageError> {
+        self.syncs.fetch_add(1, Ordering::SeqCst);
+        self.inner.sync()
+    }
+}
+
+/// The time the clock of [`at_now`] reads; only `every_millis` moves it.
+static NOW: AtomicU64 = AtomicU64::new(1_000);
+
+fn at_now() -> u64 {
+    NOW.load(Ordering::SeqCst)
+}
+
+/// A fresh log under `policy` (segments large enough never to roll here).
+fn open(policy: SyncPolicy) -> (Counting, Log<Counting>) {
+    let storage = Counting::default();
+    let config = Config {
+        sync: policy,
+        clock: at_now,
+        ..Config::default()
+    };
+    let log = Log::open(storage.clone(), config).unwrap();
+    (storage, log)
+}
+
+/// Appends one 10-byte record (a 34-byte frame) and returns how many file
+/// syncs it caused.
+fn append_syncs(storage: &Counting, log: &mut Log<Counting>) -> usize {
+    let (before, _) = storage.syncs();
+    log.append(&[7; 10]).unwrap();
+    storage.syncs().0 - before
+}
+
+#[test]
+fn manual_never_syncs_until_asked() {
+    let (storage, mut log) = open(SyncPolicy::Manual);
+    for _ in 0..20 {
+        assert_eq!(append_syncs(&storage, &mut log), 0);
+    }
+    let (files, dirs) = storage.syncs();
+    log.sync().unwrap();
+    // The store and the index of the one segment, and the directory.
+    assert_eq!(storage.syncs(), (files + 2, dirs + 1));
+    // Nothing new: nothing to sync.
+    log.sync().unwrap();
+    assert_eq!(storage.syncs(), (files + 2, dirs + 1));
+}
+
+#[test]
+fn every_append_syncs_each_append_and_batch_once() {
+    let (storage, mut log) = open(SyncPolicy::EveryAppend);
+    let (_, dirs) = storage.syncs();
+    for _ in 0..5 {
+        assert_eq!(append_syncs(&storage, &mut log), 2);
+    }
+    // The directory (dirty since open) once, then never again.
+    assert_eq!(storage.syncs().1, dirs + 1);
+    let (before, _) = storage.syncs();
+    log.append_batch(&[[1u8; 10]; 8]).unwrap();
+    assert_eq!(storage.syncs().0 - before, 2);
+}
+
+#[test]
+fn every_bytes_syncs_at_the_append_that_crosses_the_mark() {
+    let (storage, mut log) = open(SyncPolicy::EveryBytes(100));
+    // 34, 68: below; 102: crosses and syncs (the count starts again).
+    let pattern: Vec<usize> = (0..6).map(|_| append_syncs(&storage, &mut log)).collect();
+    assert_eq!(pattern, [0, 0, 2, 0, 0, 2]);
+    // An explicit sync resets the count too.
+    append_syncs(&storage, &mut log);
+    log.sync().unwrap();
+    assert_eq!(append_syncs(&storage, &mut log), 0);
+    assert_eq!(append_syncs(&storage, &mut log), 0);
+    assert_eq!(append_syncs(&storage, &mut log), 2);
+}
+
+#[test]
+fn every_millis_syncs_the_first_append_after_the_interval() {
+    NOW.store(1_000, Ordering::SeqCst);
+    let (storage, mut log) = open(SyncPolicy::EveryMillis(50));
+    let mut at = |ms: u64| {
+        NOW.store(ms, Ordering::SeqCst);
+        append_syncs(&storage, &mut log)
+    };
+    assert_eq!(at(1_010), 0);
+    assert_eq!(at(1_049), 0);
+    assert_eq!(at(1_050), 2, "50 ms after open");
+    assert_eq!(at(1_060), 0);
+    assert_eq!(at(1_099), 0);
+    assert_eq!(at(1_100), 2, "50 ms after the last sync");
+    // Time passing without appends syncs nothing; the next append does.
+    assert_eq!(at(5_000), 2);
+    // A clock that goes back never syncs early.
+    assert_eq!(at(10), 0);
+}
