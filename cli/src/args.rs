@@ -126,11 +126,26 @@ pub struct TailArgs {
     /// Keep running and print records as another process appends them.
     #[arg(long, short = 'f')]
     pub follow: bool,
-    /// How often -f looks for new records (e.g. 200ms, 1s).
-    #[arg(long, value_name = "D", default_value = "200ms", value_parser = units::parse_duration)]
+    /// How often -f looks for new records (e.g. 200ms, 1s; at least 10ms).
+    #[arg(long, value_name = "D", default_value = "200ms", value_parser = parse_interval)]
     pub interval: Duration,
     #[command(flatten)]
     pub format: FormatArgs,
+}
+
+/// The shortest `tail --interval`: polling more often only burns CPU.
+const MIN_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Parses `tail --interval`: a duration of at least [`MIN_INTERVAL`].
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let interval = units::parse_duration(text)?;
+    if interval < MIN_INTERVAL {
+        return Err(format!(
+            "the interval must be at least {}ms, so that -f does not busy-loop",
+            MIN_INTERVAL.as_millis()
+        ));
+    }
+    Ok(interval)
 }
 
 /// `dislog stat`.

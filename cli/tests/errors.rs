@@ -97,12 +97,20 @@ fn bad_arguments() {
         vec!["append", log, "--max-store-bytes", "lots"],
         vec!["retain", log],
         vec!["tail", log, "--interval", "often"],
+        vec!["tail", log, "-f", "--interval", "0ms"],
+        vec!["tail", log, "-f", "--interval", "9ms"],
         vec!["demo", "--payload-bytes", "1"],
     ] {
         let out = run(&args);
         let line = assert_error(&out, 2, &["dislog --help"]);
         assert!(!line.contains("Usage"), "{line}");
     }
+    // A zero poll interval would make `tail -f` spin: refused, and the
+    // line says what is accepted; the floor itself is fine.
+    let out = run(&["tail", log, "-f", "--interval", "0ms"]);
+    assert_error(&out, 2, &["'0ms'", "--interval", "at least 10ms"]);
+    ok_with(&["append", log], b"x\n");
+    assert_eq!(ok(&["tail", log, "--interval", "10ms"]), "x\n");
     // A config the log refuses is reported the same way (not via clap).
     let out = run_with(&["append", log, "--max-store-bytes", "10"], b"x\n");
     assert_error(&out, 1, &["max_store_bytes"]);

@@ -174,3 +174,28 @@ fn verify_finds_corruption_in_the_active_segment() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("problem: segment 0, offset 0"), "{stdout}");
 }
+
+#[test]
+fn verify_reports_a_foreign_store_header_as_a_problem_of_its_segment() {
+    let (_dir, log) = small_segments(100);
+    let second = stores(&log)[1].clone();
+    let name = second.file_name().unwrap().to_str().unwrap().to_owned();
+    let base: u64 = name.split('.').next().unwrap().parse().unwrap();
+    assert!(base > 0);
+    let mut bytes = std::fs::read(&second).unwrap();
+    bytes[..8].copy_from_slice(b"NOTADSLG");
+    std::fs::write(&second, bytes).unwrap();
+    // The log cannot even be opened; verify still names the segment, with
+    // or without --repair, and exits with the corruption code.
+    for args in [vec!["verify", s(&log)], vec!["verify", "--repair", s(&log)]] {
+        let out = run(&args);
+        let line = assert_error(&out, 3, &["1 problem found in", "not a dislog store file"]);
+        assert!(line.contains(&name), "{line}");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            stdout.lines().collect::<Vec<_>>(),
+            [format!("problem: segment {base}: {name}: not a dislog store file (magic [4e, 4f, 54, 41, 44, 53, 4c, 47])")],
+            "{args:?}"
+        );
+    }
+}

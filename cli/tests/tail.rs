@@ -163,3 +163,53 @@ fn follow_ends_quietly_when_the_reader_goes_away() {
     assert!(status.success(), "{status}: {stderr}");
     assert_eq!(stderr, "");
 }
+
+#[test]
+fn follow_keeps_going_while_another_process_retains_and_truncates() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    ok_with(
+        &["append", s(&log), "--max-store-bytes", "1KiB"],
+        lines("r", 200).as_bytes(),
+    );
+    let (mut tail, rx) = follow(&log);
+    assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), "r199");
+    let still_following = |tail: &mut KillOnDrop| {
+        assert!(tail.0.try_wait().unwrap().is_none(), "tail -f stopped");
+    };
+
+    // Retention removes old segments under the follower: nothing is
+    // printed again, and new records still come through.
+    let removed = ok(&["retain", s(&log), "--max-bytes", "2KiB"]);
+    assert!(removed.starts_with("removed "), "{removed}");
+    let lowest = |log: &std::path::Path| -> u64 {
+        let stat: serde_json::Value =
+            serde_json::from_str(&ok(&["stat", s(log), "--json"])).unwrap();
+        stat["lowest_offset"].as_u64().unwrap()
+    };
+    assert!(lowest(&log) > 0);
+    assert!(rx.recv_timeout(Duration::from_millis(500)).is_err());
+    still_following(&mut tail);
+    ok_with(&["append", s(&log)], b"after retain\n");
+    assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), "after retain");
+
+    // So does prefix truncation by offset.
+    ok(&["truncate", s(&log), "--before", "150"]);
+    assert!(lowest(&log) > 100);
+    assert!(rx.recv_timeout(Duration::from_millis(500)).is_err());
+    still_following(&mut tail);
+    ok_with(&["append", s(&log)], b"after truncate\n");
+    assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), "after truncate");
+
+    // A suffix cut moves the end back: once the follower has seen it, the
+    // records appended at the reused offsets are printed.
+    let cut = ok(&["truncate", s(&log), "--from", "190"]);
+    assert!(cut.starts_with("removed 12 records"), "{cut}");
+    assert!(rx.recv_timeout(Duration::from_millis(500)).is_err());
+    still_following(&mut tail);
+    let appended = ok_with(&["append", s(&log)], b"reused\n");
+    assert!(appended.contains("offsets 190 to 190"), "{appended}");
+    assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), "reused");
+    assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+    still_following(&mut tail);
+}

@@ -67,6 +67,9 @@ struct Tally {
     bytes: u64,
 }
 
+/// `dislog append`: appends the records of standard input in batches and
+/// prints how many and their offsets; a bad record stops it after the
+/// records before it are appended.
 pub fn run(args: &AppendArgs) -> Result<()> {
     let config = config_with(&args.layout);
     let config = dislog::Config {
@@ -88,19 +91,19 @@ pub fn run(args: &AppendArgs) -> Result<()> {
         let number = tally.records + batch.ends.len() as u64 + 1;
         let before = batch.data.len();
         match next_record(&mut input, framing, &mut batch.data, limit) {
-            Ok(true) => {}
-            Ok(false) => break Ok(()),
+            Ok(Next::Record) => {}
+            Ok(Next::End) => break Ok(()),
+            Ok(Next::TooLarge(len)) => {
+                batch.data.truncate(before);
+                let size = len.map_or_else(String::new, |len| format!(" ({len} bytes)"));
+                break Err(CliError::new(format!(
+                    "input record {number}{size} is larger than the limit of {limit} bytes (see --max-record-bytes)"
+                )));
+            }
             Err(e) => {
                 batch.data.truncate(before);
                 break Err(e.context(format!("input record {number}")));
             }
-        }
-        let len = batch.data.len() - before;
-        if len as u64 > limit {
-            batch.data.truncate(before);
-            break Err(CliError::new(format!(
-                "input record {number} is {len} bytes, larger than the limit of {limit} bytes (see --max-record-bytes)"
-            )));
         }
         batch.ends.push(batch.data.len());
         // Before waiting for more input, append what came and hand it to
@@ -123,8 +126,9 @@ pub fn run(args: &AppendArgs) -> Result<()> {
     if let Err(e) = read {
         let kept = match tally.first {
             Some(first) => format!(
-                "the {} before it were appended (offsets {first} to {})",
+                "the {} before it {} appended (offsets {first} to {})",
                 count_of(tally.records, "record"),
+                if tally.records == 1 { "was" } else { "were" },
                 next - 1
             ),
             None => "nothing was appended".to_owned(),
@@ -160,33 +164,49 @@ fn flush(log: &Log, batch: &mut Batch, tally: &mut Tally) -> Result<()> {
     Ok(())
 }
 
-/// Reads the next record onto the end of `out`; false at the end of the
-/// input. A length-prefixed record longer than `limit` is not read (its
-/// length is checked by the caller against what was read: nothing).
+/// What [`next_record`] found.
+enum Next {
+    /// A record, now on the end of the output.
+    Record,
+    /// The end of the input.
+    End,
+    /// A record longer than the limit, with its length when the input
+    /// announced it; the output holds part of it (or nothing).
+    TooLarge(Option<u64>),
+}
+
+/// Reads the next record onto the end of `out`. Never reads more than
+/// `limit + 1` bytes of a record, so that an oversized one (a file without
+/// delimiters, a bogus length prefix) is refused as soon as it is seen
+/// rather than after buffering all of it.
 fn next_record(
     input: &mut impl BufRead,
     framing: Framing,
     out: &mut Vec<u8>,
     limit: u64,
-) -> Result<bool> {
+) -> Result<Next> {
     match framing {
         Framing::Delimited(delimiter) => {
             let n = input
+                .by_ref()
+                .take(limit.saturating_add(1))
                 .read_until(delimiter, out)
                 .context(|| "cannot read standard input")?;
             if n == 0 {
-                return Ok(false);
+                return Ok(Next::End);
             }
             if out.last() == Some(&delimiter) {
                 out.pop();
+            } else if n as u64 > limit {
+                return Ok(Next::TooLarge(None));
             }
-            Ok(true)
+            Ok(Next::Record)
         }
         Framing::LengthPrefixed => {
             let mut prefix = [0u8; 4];
             let got = read_full(input, &mut prefix)?;
             if got == 0 {
-                return Ok(false);
+                return Ok(Next::End);
             }
             if got < prefix.len() {
                 return Err(CliError::new(format!(
@@ -195,21 +215,21 @@ fn next_record(
             }
             let len = u64::from(u32::from_le_bytes(prefix));
             if len > limit {
-                return Err(CliError::new(format!(
-                    "a framed record of {len} bytes is larger than the limit of {limit} bytes (see --max-record-bytes)"
-                )));
+                return Ok(Next::TooLarge(Some(len)));
             }
-            let start = out.len();
-            // `len` fits in u32, so in usize on every supported target.
-            out.resize(start + len as usize, 0);
-            let got = read_full(input, &mut out[start..])?;
+            // Grows with what arrives: a length prefix promising more than
+            // the input holds costs no more memory than the input.
+            let got = input
+                .by_ref()
+                .take(len)
+                .read_to_end(out)
+                .context(|| "cannot read standard input")?;
             if (got as u64) < len {
-                out.truncate(start);
                 return Err(CliError::new(format!(
                     "the input ends inside a framed record ({got} of {len} bytes)"
                 )));
             }
-            Ok(true)
+            Ok(Next::Record)
         }
     }
 }

@@ -13,7 +13,9 @@ use super::stat;
 use crate::args::DemoArgs;
 use crate::error::{CliError, Context, Result};
 use crate::progress;
-use crate::units::{format_byte_rate, format_bytes, format_count, format_elapsed, format_rate};
+use crate::units::{
+    count_of, format_byte_rate, format_bytes, format_count, format_elapsed, format_rate,
+};
 
 /// Records per `append_batch` call.
 const BATCH: u64 = 10_000;
@@ -27,6 +29,8 @@ const UNSYNCED: u64 = 500;
 /// Bytes cut off the end of the active store to simulate a torn write.
 const TORN_BYTES: u64 = 7;
 
+/// `dislog demo`: runs the quick start in `DIR`, or in a temporary
+/// directory removed afterwards.
 pub fn run(args: &DemoArgs) -> Result<()> {
     let (dir, temp) = match &args.dir {
         Some(dir) => {
@@ -100,8 +104,8 @@ impl Demo {
 
     fn run(&self, temporary: bool) -> Result<()> {
         line(format!(
-            "dislog demo: {} records of {} bytes in {}{}",
-            format_count(self.records),
+            "dislog demo: {} of {} bytes in {}{}",
+            count_of(self.records, "record"),
             self.payload,
             self.dir.display(),
             if temporary {
@@ -126,8 +130,8 @@ impl Demo {
         stat::write_table(&mut table, &stat::segments(&log))?;
         io::stdout().lock().write_all(&table)?;
         line(format!(
-            "{} records, {} on disk\n",
-            format_count(log.len()),
+            "{}, {} on disk\n",
+            count_of(log.len(), "record"),
             format_bytes(log.size_bytes())
         ))?;
         self.crash(log)?;
@@ -147,8 +151,8 @@ impl Demo {
     fn report(&self, what: &str, elapsed: Duration) -> Result<()> {
         let bytes = self.records * self.payload as u64;
         line(format!(
-            "{what:<7} {} records in {}: {} records/s, {} of payload",
-            format_count(self.records),
+            "{what:<7} {} in {}: {} records/s, {} of payload",
+            count_of(self.records, "record"),
             format_elapsed(elapsed),
             format_rate(self.records as f64, elapsed),
             format_byte_rate(bytes, elapsed)
@@ -217,8 +221,8 @@ impl Demo {
         bar.finish_and_clear();
         if next - base != count {
             return Err(CliError::new(format!(
-                "read back {} records, expected {count}",
-                next - base
+                "read back {}, expected {count}",
+                count_of(next - base, "record")
             )));
         }
         Ok(elapsed)

@@ -7,6 +7,8 @@ use crate::args::{RetainArgs, TruncateArgs};
 use crate::error::{CliError, Context, Result};
 use crate::units::{count_of, format_bytes, millis, now_ms};
 
+/// `dislog truncate`: removes whole old segments (`--before N`) or every
+/// record from an offset on (`--from N`), and says what it removed.
 pub fn truncate(args: &TruncateArgs) -> Result<()> {
     let log = open_writer(&args.dir)?;
     let what = match (args.before, args.from) {
@@ -38,6 +40,8 @@ pub fn truncate(args: &TruncateArgs) -> Result<()> {
     say(what)
 }
 
+/// `dislog retain`: removes the oldest segments beyond a total size or an
+/// age, and says what it removed.
 pub fn retain(args: &RetainArgs) -> Result<()> {
     let log = open_writer(&args.dir)?;
     let removed = match (args.max_bytes, args.max_age) {

@@ -70,20 +70,34 @@ fn has_segments(dir: &Path) -> Result<bool> {
 /// Opens an existing log without its writer lock, so it works beside a
 /// live writer; nothing on disk changes.
 fn open_reader(dir: &Path) -> Result<Log> {
-    require_log(dir)?;
-    Log::open_read_only(dir, Config::default())
-        .context(|| format!("cannot open the log at {}", dir.display()))
+    open_existing(dir, false)?.context(|| cannot_open(dir))
 }
 
 /// Opens an existing log for writing (takes the writer lock; recovery runs).
 fn open_writer(dir: &Path) -> Result<Log> {
+    open_existing(dir, true)?.context(|| cannot_open(dir))
+}
+
+/// Opens the existing log at `dir`, for writing or read-only. The outer
+/// error says there is no log there; the inner one is the library's, left
+/// as it is for callers that look into it.
+fn open_existing(dir: &Path, writable: bool) -> Result<dislog::Result<Log>> {
     require_log(dir)?;
-    open_or_create(dir, Config::default())
+    Ok(if writable {
+        Log::open(dir, Config::default())
+    } else {
+        Log::open_read_only(dir, Config::default())
+    })
 }
 
 /// Opens the log for writing, creating the directory and the log if needed.
 fn open_or_create(dir: &Path, config: Config) -> Result<Log> {
-    Log::open(dir, config).context(|| format!("cannot open the log at {}", dir.display()))
+    Log::open(dir, config).context(|| cannot_open(dir))
+}
+
+/// What a failed open of the log at `dir` is reported as.
+fn cannot_open(dir: &Path) -> String {
+    format!("cannot open the log at {}", dir.display())
 }
 
 /// The default config with the layout options applied.

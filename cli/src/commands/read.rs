@@ -9,6 +9,8 @@ use crate::args::ReadArgs;
 use crate::error::{CliError, Result};
 use crate::output::Printer;
 
+/// `dislog read`: prints records oldest first, from `--from` or `--since`,
+/// at most `--count` of them.
 pub fn run(args: &ReadArgs) -> Result<()> {
     let log = open_reader(&args.dir)?;
     let from = match (args.from, args.since) {

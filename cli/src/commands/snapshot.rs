@@ -15,6 +15,8 @@ fn is_std(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
+/// `dislog snapshot`: writes the log as one snapshot to a file (replaced
+/// atomically) or to standard output.
 pub fn save(args: &SnapshotArgs) -> Result<()> {
     let log = open_reader(&args.dir)?;
     if is_std(&args.file) {
@@ -54,6 +56,8 @@ pub fn save(args: &SnapshotArgs) -> Result<()> {
     ))
 }
 
+/// `dislog restore`: rebuilds a log in a new or empty directory from a
+/// snapshot file or standard input.
 pub fn restore(args: &RestoreArgs) -> Result<()> {
     let shown = args.file.display();
     let mut bytes = Vec::new();

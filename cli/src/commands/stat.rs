@@ -32,6 +32,7 @@ pub fn segments(log: &Log) -> Vec<Segment> {
         .collect()
 }
 
+/// `dislog stat`: prints the segment table and totals, or one JSON object.
 pub fn run(args: &StatArgs) -> Result<()> {
     let log = open_reader(&args.dir)?;
     let segments = segments(&log);

@@ -26,6 +26,8 @@ const MAX_FAILED_POLLS: u32 = 50;
 /// a write landed within the file system's timestamp granularity.
 const FORCED_REOPEN_EVERY: u32 = 10;
 
+/// `dislog tail`: prints the last records and, with `-f`, keeps polling
+/// for new ones until its reader goes away.
 pub fn run(args: &TailArgs) -> Result<()> {
     let printer = Printer::new(&args.format);
     let mut out = stdout();

@@ -1,19 +1,23 @@
 //! `dislog verify`: check every record, checksum, index entry and header.
 
 use std::io::Write;
+use std::path::Path;
 
 use dislog::{Error, Log, Repair};
 
-use super::{close, open_reader, open_writer, stdout};
+use super::{cannot_open, close, open_existing, say, stdout};
 use crate::args::VerifyArgs;
 use crate::error::{CliError, Result, EXIT_CORRUPT};
 use crate::progress;
 use crate::units::{count_of, format_bytes, format_count};
 
+/// `dislog verify`: prints the pending or applied repairs, one `problem:`
+/// line per problem found and an `ok:` line when there is none; exits 3
+/// when the log is corrupt, including when it is too damaged to open.
 pub fn run(args: &VerifyArgs) -> Result<()> {
     let mut out = stdout();
     let (problems, summary, recoverable) = if args.repair {
-        let log = open_writer(&args.dir)?;
+        let log = open(&args.dir, true)?;
         let repairs = log.repairs();
         if repairs.is_empty() {
             writeln!(out, "nothing to repair: the log was closed cleanly")?;
@@ -26,7 +30,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         close(log)?;
         (problems, summary, false)
     } else {
-        let log = open_reader(&args.dir)?;
+        let log = open(&args.dir, false)?;
         // A read-only open recovers in memory only: what it would have
         // changed on disk is reported too, and data it would cut is a problem.
         let pending = log.repairs();
@@ -64,6 +68,29 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         );
     }
     Err(CliError::with_code(message, EXIT_CORRUPT))
+}
+
+/// Opens the log at `dir`, for writing (recovery runs and is written) or
+/// read-only. When damage stops the open (a foreign or unreadable header, a
+/// corrupt segment), that damage is the problem found: it is printed as a
+/// `problem:` line naming the segment, and the error exits 3.
+fn open(dir: &Path, writable: bool) -> Result<Log> {
+    open_existing(dir, writable)?.map_err(|e| {
+        let Some(problem) = open_problem(&e) else {
+            return CliError::from(e).context(cannot_open(dir));
+        };
+        if let Err(printing) = say(format!("problem: {problem}")) {
+            return printing;
+        }
+        CliError::with_code(
+            format!(
+                "1 problem found in {}: {}: {e}; nothing else could be checked",
+                dir.display(),
+                cannot_open(dir)
+            ),
+            EXIT_CORRUPT,
+        )
+    })
 }
 
 /// Runs `Log::verify` (with a spinner on a terminal) and describes each
@@ -112,6 +139,19 @@ fn describe_repair(repair: &Repair) -> String {
             segment + records_kept
         ),
         other => format!("{other} (on opening for writing)"),
+    }
+}
+
+/// The problem line for damage that stops the log from opening, naming the
+/// segment; `None` for failures that are not damage (a lock, an I/O error).
+fn open_problem(e: &Error) -> Option<String> {
+    match e {
+        Error::Corrupt { .. } => Some(describe(e)),
+        Error::Format { file, reason } => {
+            let (base, _) = dislog::dislog_core::parse_file_name(file)?;
+            Some(format!("segment {base}: {file}: {reason}"))
+        }
+        _ => None,
     }
 }
 
