@@ -36,9 +36,15 @@ pub enum SyncPolicy {
 pub fn default_clock() -> u64 {
     #[cfg(feature = "std")]
     {
+        // Whole seconds and sub-second millis in u64: `as_millis` divides
+        // a u128, a library call that showed up in append profiles.
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
+            .map(|d| {
+                d.as_secs()
+                    .saturating_mul(1000)
+                    .saturating_add(u64::from(d.subsec_millis()))
+            })
             .unwrap_or(0)
     }
     #[cfg(not(feature = "std"))]

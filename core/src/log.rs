@@ -354,8 +354,21 @@ impl<S: Storage> Log<S> {
     }
 
     /// Appends a record with a caller-chosen timestamp; returns its offset.
+    ///
+    /// The one-record path of [`Log::append_batch_at`], without its batch
+    /// machinery: this is the call a producer makes per record.
     pub fn append_at(&mut self, payload: &[u8], timestamp: u64) -> Result<u64> {
-        self.append_batch_at(core::slice::from_ref(&payload), timestamp)
+        let first = self.check_append(1, payload.len() as u64)?;
+        let len = frame_len(payload.len());
+        let segment = self.active()?;
+        if !segment.fits(&self.config, segment.store.len(), segment.count, len) {
+            let rolled = self.roll();
+            self.guard(rolled)?;
+        }
+        let written = self.append_one(payload, timestamp);
+        self.guard(written)?;
+        self.after_write(len)?;
+        Ok(first)
     }
 
     /// Appends records with consecutive offsets in one pass, all stamped
@@ -373,26 +386,8 @@ impl<S: Storage> Log<S> {
         records: &[R],
         timestamp: u64,
     ) -> Result<u64> {
-        self.writable()?;
-        let first = self.next_offset();
-        let limit = self.config.record_limit();
-        if records.is_empty() {
-            return Err(Error::InvalidArgument(
-                "an empty batch appends nothing".into(),
-            ));
-        }
-        if let Some(r) = records.iter().find(|r| r.as_ref().len() as u64 > limit) {
-            return Err(Error::RecordTooLarge {
-                len: r.as_ref().len() as u64,
-                max: limit,
-            });
-        }
-        if first.checked_add(records.len() as u64).is_none() {
-            return Err(Error::InvalidArgument(format!(
-                "{} records at offset {first} would overflow the offset space",
-                records.len()
-            )));
-        }
+        let largest = records.iter().map(|r| r.as_ref().len()).max();
+        let first = self.check_append(records.len(), largest.unwrap_or(0) as u64)?;
         let mut done = 0;
         let mut bytes = 0;
         while done < records.len() {
@@ -407,6 +402,59 @@ impl<S: Storage> Log<S> {
         }
         self.after_write(bytes)?;
         Ok(first)
+    }
+
+    /// What every append checks before it writes anything: the log is
+    /// writable, there is a record, the largest (`largest` bytes) fits, and
+    /// `count` offsets remain. Returns the first offset.
+    fn check_append(&self, count: usize, largest: u64) -> Result<u64> {
+        self.writable()?;
+        if count == 0 {
+            return Err(Error::InvalidArgument(
+                "an empty batch appends nothing".into(),
+            ));
+        }
+        let limit = self.config.record_limit();
+        if largest > limit {
+            return Err(Error::RecordTooLarge {
+                len: largest,
+                max: limit,
+            });
+        }
+        let first = self.next_offset();
+        if first.checked_add(count as u64).is_none() {
+            return Err(Error::InvalidArgument(format!(
+                "{count} records at offset {first} would overflow the offset space"
+            )));
+        }
+        Ok(first)
+    }
+
+    /// Frames one record into the active segment, which has room for it.
+    fn append_one(&mut self, payload: &[u8], timestamp: u64) -> Result<()> {
+        let mut frame = core::mem::take(&mut self.frames);
+        frame.clear();
+        let result = self.active_mut().and_then(|segment| {
+            let max_ts = segment.max_ts.map_or(timestamp, |m| m.max(timestamp));
+            let entry = Entry {
+                pos: segment.store.len(),
+                max_ts,
+            };
+            encode_frame(&mut frame, segment.next_offset(), timestamp, payload);
+            segment.append(&frame, &entry.encode(), 1, max_ts)
+        });
+        self.keep_frames(frame);
+        result
+    }
+
+    /// Puts the frame buffer back for the next append, unless a huge record
+    /// made it large.
+    fn keep_frames(&mut self, frames: Vec<u8>) {
+        self.frames = if frames.capacity() > 2 * CHUNK {
+            Vec::new()
+        } else {
+            frames
+        };
     }
 
     /// Frames as many of `records` as fit in the active segment (and in one
@@ -448,10 +496,7 @@ impl<S: Storage> Log<S> {
         } else {
             Ok(())
         };
-        if frames.capacity() > 2 * CHUNK {
-            frames = Vec::new();
-        }
-        self.frames = frames;
+        self.keep_frames(frames);
         self.entries = entries;
         result.map(|()| (n, store_len - start))
     }

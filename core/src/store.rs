@@ -1,5 +1,6 @@
 //! A segment's store: a header, then record frames back to back.
 
+use alloc::borrow::Cow;
 use alloc::format;
 use alloc::string::String;
 
@@ -80,16 +81,23 @@ impl<F: StorageFile> Store<F> {
     }
 
     /// The frame at `pos` if it is whole, holds `offset` and checks;
-    /// otherwise what is wrong with it.
+    /// otherwise what is wrong with it. The whole frame is read at once (a
+    /// borrowed slice where the backend allows it) and checked in one pass.
     pub fn frame(&self, pos: u64, offset: u64) -> Result<Record<'_>, FrameFault> {
-        let (header, raw) = self.frame_end(pos, offset)?;
-        let payload = self
-            .file
-            .read_at(pos + FRAME_HEADER_LEN, header.len as usize)
-            .map_err(|e| format!("{e}"))?;
-        if !header.checks(&raw, &payload) {
+        let (header, _) = self.frame_end(pos, offset)?;
+        let len = usize::try_from(header.frame_len())
+            .map_err(|_| format!("frame at {pos} is too large for this platform"))?;
+        let frame = self.file.read_at(pos, len).map_err(|e| format!("{e}"))?;
+        if !header.checks_frame(&frame) {
             return Err(format!("checksum mismatch in frame at {pos}"));
         }
+        let payload = match frame {
+            Cow::Borrowed(bytes) => Cow::Borrowed(bytes.get(HEADER..).unwrap_or_default()),
+            Cow::Owned(mut bytes) => {
+                bytes.drain(..HEADER.min(bytes.len()));
+                Cow::Owned(bytes)
+            }
+        };
         Ok(Record {
             offset,
             timestamp: header.timestamp,
@@ -97,6 +105,9 @@ impl<F: StorageFile> Store<F> {
         })
     }
 }
+
+/// Length of a frame header, as an index.
+const HEADER: usize = FRAME_HEADER_LEN as usize;
 
 #[cfg(test)]
 mod tests {

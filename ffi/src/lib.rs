@@ -27,9 +27,11 @@
 compile_error!("dislog's file backend needs a Unix system (Linux, macOS, a BSD)");
 
 pub mod capi;
+mod clock;
 mod file;
 mod log;
 
+pub use clock::realtime_ms;
 pub use dislog_core;
 pub use dislog_core::{
     Config, Error, ErrorCode, Record, Removed, Repair, Result, SegmentInfo, StorageError,

@@ -180,6 +180,7 @@ impl Log {
         build: impl FnOnce(FileStorage, Config) -> Result<dislog_core::Log<FileStorage>>,
     ) -> Result<Log> {
         config.validate()?;
+        let config = crate::clock::native(config);
         let created_dirs = first_missing(dir);
         let storage = match FileStorage::open(dir) {
             Ok(storage) => storage,
@@ -221,7 +222,7 @@ impl Log {
                 ),
             )));
         }
-        let log = dislog_core::Log::open(storage.share(), config)?;
+        let log = dislog_core::Log::open(storage.share(), crate::clock::native(config))?;
         Ok(Self::wrap(log, storage))
     }
 

@@ -150,6 +150,11 @@ impl BufferedFile {
     /// A writer's buffer is allocated once, at its full size, on the first
     /// append: later appends never allocate.
     pub fn append(&mut self, data: &[u8]) -> Result<(), StorageError> {
+        // The common case: a writer's buffer (allocated at `buf_cap`) has room.
+        if self.mode == Mode::Writer && data.len() <= self.buf.capacity() - self.buf.len() {
+            self.buf.extend_from_slice(data);
+            return Ok(());
+        }
         let reserved = match self.mode {
             Mode::Writer => {
                 if self.buf.len() + data.len() > self.buf_cap {

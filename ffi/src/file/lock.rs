@@ -7,7 +7,8 @@
 //! holds the holder's process id, for the error message only.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{Read, Write};
+use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use dislog_core::{StorageError, StorageErrorKind};
@@ -16,6 +17,9 @@ use super::error::io_error;
 
 /// Name of the lock file inside a log directory.
 pub const LOCK_FILE: &str = "LOCK";
+
+/// Bytes of the lock file: a process id, space-padded.
+const PID_WIDTH: usize = 10;
 
 /// A held writer lock; dropping it releases the lock.
 #[derive(Debug)]
@@ -61,8 +65,15 @@ impl DirLock {
             Err(TryLockError::Error(e)) => return Err(io_error(e, "locking", &path)),
         }
         // The pid is informative only: failing to write it is not an error.
-        if file.set_len(0).is_ok() {
-            let _ = write!(file, "{}", std::process::id());
+        // It is written in place, padded to a fixed width, and the file is
+        // cut only when it was longer: truncating a file to zero and
+        // rewriting it makes ext4 (auto_da_alloc) write it back at once,
+        // which cost milliseconds per open.
+        let pid = format!("{:<PID_WIDTH$}", std::process::id());
+        if file.write_all_at(pid.as_bytes(), 0).is_ok()
+            && file.metadata().is_ok_and(|m| m.len() > PID_WIDTH as u64)
+        {
+            let _ = file.set_len(PID_WIDTH as u64);
         }
         Ok(Self {
             file,

@@ -1,0 +1,284 @@
+//! The workloads, run against every engine, interleaved run by run so that
+//! a noisy moment of a shared machine hits every engine alike.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::engines::Engine;
+use crate::measure::{median, proc_status_kib, timed};
+use crate::payload::{random_offsets, Payloads};
+use crate::BenchResult;
+
+/// Seed of the payload bytes.
+const PAYLOAD_SEED: u64 = 0x5eed_da7a;
+/// Seed of W4's offsets.
+const OFFSET_SEED: u64 = 0x0ff5_e75e;
+/// Store file limit of W1–W4 and the batch workloads.
+const SEGMENT_BYTES: u64 = 64 << 20;
+/// Store file limit of W5/W6's log, small enough for at least ten segments
+/// of a million 100-byte records.
+const REOPEN_SEGMENT_BYTES: u64 = 8 << 20;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Records of 100 bytes in W1 (and in W3–W6, which read W1's kind of log).
+    pub records: u64,
+    /// Records of 4,096 bytes in W2.
+    pub big_records: u64,
+    /// Random reads in W4.
+    pub reads: usize,
+    /// Repetitions of W1–W4, W2 and the batch workloads (the median is kept).
+    pub runs: usize,
+    /// Repetitions of W5 and W6.
+    pub reopens: usize,
+    /// Where the logs are written (a real disk, not tmpfs).
+    pub dir: PathBuf,
+}
+
+/// One row of the comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Workload {
+    /// Append 100-byte records one call each, then flush (no sync).
+    W1Append,
+    /// The one sync after W1.
+    W1Sync,
+    /// W1 through `append_batch`, 64 records a call.
+    Batch64,
+    /// W1 through `append_batch`, 1,024 records a call.
+    Batch1024,
+    /// Append 4,096-byte records, then flush.
+    W2Append,
+    /// Read W1's log in offset order, checksums verified.
+    W3Scan,
+    /// Read uniformly random offsets of W1's log.
+    W4RandomRead,
+    /// Reopen a log of ten or more segments after a clean close, until the
+    /// first read works.
+    W5Reopen,
+    /// The same after an unclean close.
+    W6ReopenUnclean,
+}
+
+impl Workload {
+    /// Every workload, in table order.
+    pub const ALL: [Workload; 9] = [
+        Workload::W1Append,
+        Workload::W1Sync,
+        Workload::Batch64,
+        Workload::Batch1024,
+        Workload::W2Append,
+        Workload::W3Scan,
+        Workload::W4RandomRead,
+        Workload::W5Reopen,
+        Workload::W6ReopenUnclean,
+    ];
+
+    /// Whether the row is a rate (records per second) rather than the time
+    /// of one operation.
+    pub fn is_rate(self) -> bool {
+        matches!(
+            self,
+            Workload::W1Append
+                | Workload::Batch64
+                | Workload::Batch1024
+                | Workload::W2Append
+                | Workload::W3Scan
+        )
+    }
+}
+
+/// Samples of every (workload, engine) pair and what one sample covers.
+#[derive(Debug, Default)]
+pub struct Results {
+    /// Engine names, in column order.
+    pub engines: Vec<&'static str>,
+    samples: HashMap<(Workload, usize), Vec<Duration>>,
+    /// Records and payload bytes one sample of a rate workload covers.
+    pub volume: HashMap<Workload, (u64, u64)>,
+    /// Notes printed under the table (segment counts, memory).
+    pub notes: Vec<String>,
+}
+
+impl Results {
+    fn add(&mut self, workload: Workload, engine: usize, time: Duration) {
+        self.samples
+            .entry((workload, engine))
+            .or_default()
+            .push(time);
+    }
+
+    /// The median sample of `workload` on engine `engine`, per operation
+    /// for latency rows.
+    pub fn median(&self, workload: Workload, engine: usize) -> Option<Duration> {
+        self.samples.get(&(workload, engine)).map(|s| median(s))
+    }
+}
+
+/// Removes and recreates `dir`.
+fn fresh(dir: &Path) -> BenchResult<PathBuf> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::create_dir_all(dir)?;
+    Ok(dir.to_path_buf())
+}
+
+/// Store files (dislog's `.store`, commitlog's `.log`) in `dir`.
+fn segment_files(dir: &Path) -> BenchResult<usize> {
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("store" | "log")
+        ) {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+fn check(what: &str, got: u64, want: u64) -> BenchResult<()> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: got {got}, expected {want}").into())
+    }
+}
+
+/// Runs every workload on every engine.
+pub fn run(
+    options: &Options,
+    engines: &mut [Box<dyn Engine>],
+    mut progress: impl FnMut(&str),
+) -> BenchResult<Results> {
+    let small = Payloads::new(100, PAYLOAD_SEED);
+    let big = Payloads::new(4096, PAYLOAD_SEED);
+    let offsets = random_offsets(options.records, options.reads, OFFSET_SEED);
+    let all: Vec<&[u8]> = (0..options.records).map(|i| small.get(i)).collect();
+    let mut results = Results {
+        engines: engines.iter().map(|e| e.name()).collect(),
+        ..Results::default()
+    };
+    let n = options.records;
+    results.volume.insert(Workload::W1Append, (n, n * 100));
+    results.volume.insert(Workload::Batch64, (n, n * 100));
+    results.volume.insert(Workload::Batch1024, (n, n * 100));
+    results.volume.insert(Workload::W3Scan, (n, n * 100));
+    let nb = options.big_records;
+    results.volume.insert(Workload::W2Append, (nb, nb * 4096));
+
+    for run in 1..=options.runs {
+        for (e, engine) in engines.iter_mut().enumerate() {
+            let name = engine.name();
+            let dir = fresh(&options.dir.join(name))?;
+            progress(&format!("run {run}/{}: {name}: W1, W3, W4", options.runs));
+            let anon_before = proc_status_kib("RssAnon");
+            engine.open(&dir, SEGMENT_BYTES)?;
+            let ((), t) = timed(|| {
+                for &payload in &all {
+                    engine.append(payload)?;
+                }
+                engine.flush()
+            })?;
+            results.add(Workload::W1Append, e, t);
+            if run == 1 {
+                if let (Some(before), Some(after)) = (anon_before, proc_status_kib("RssAnon")) {
+                    results.notes.push(format!(
+                        "{name}: anonymous memory grew by {:.1} MiB during W1 (RssAnon, mapped files excluded)",
+                        after.saturating_sub(before) as f64 / 1024.0
+                    ));
+                }
+            }
+            let ((), t) = timed(|| engine.sync())?;
+            results.add(Workload::W1Sync, e, t);
+            let ((records, bytes), t) = timed(|| engine.scan())?;
+            check(&format!("{name} W3 records"), records, n)?;
+            check(&format!("{name} W3 bytes"), bytes, n * 100)?;
+            results.add(Workload::W3Scan, e, t);
+            let (sum, t) = timed(|| {
+                let mut sum = 0;
+                for &offset in &offsets {
+                    sum += engine.read(offset)? as u64;
+                }
+                Ok(sum)
+            })?;
+            check(&format!("{name} W4 bytes"), sum, offsets.len() as u64 * 100)?;
+            results.add(Workload::W4RandomRead, e, t / offsets.len().max(1) as u32);
+            engine.close()?;
+
+            for (workload, size) in [(Workload::Batch64, 64), (Workload::Batch1024, 1024)] {
+                progress(&format!(
+                    "run {run}/{}: {name}: batches of {size}",
+                    options.runs
+                ));
+                let dir = fresh(&options.dir.join(name))?;
+                engine.open(&dir, SEGMENT_BYTES)?;
+                let ((), t) = timed(|| {
+                    for batch in all.chunks(size) {
+                        engine.append_batch(batch)?;
+                    }
+                    engine.flush()
+                })?;
+                results.add(workload, e, t);
+                engine.close()?;
+            }
+
+            progress(&format!("run {run}/{}: {name}: W2", options.runs));
+            let dir = fresh(&options.dir.join(name))?;
+            engine.open(&dir, SEGMENT_BYTES)?;
+            let ((), t) = timed(|| {
+                for i in 0..nb {
+                    engine.append(big.get(i))?;
+                }
+                engine.flush()
+            })?;
+            results.add(Workload::W2Append, e, t);
+            engine.close()?;
+            std::fs::remove_dir_all(&dir)?;
+        }
+    }
+
+    for (e, engine) in engines.iter_mut().enumerate() {
+        let name = engine.name();
+        progress(&format!("{name}: W5, W6"));
+        let dir = fresh(&options.dir.join(name))?;
+        engine.open(&dir, REOPEN_SEGMENT_BYTES)?;
+        for &payload in &all {
+            engine.append(payload)?;
+        }
+        engine.close()?;
+        results.notes.push(format!(
+            "{name}: W5/W6 log of {n} records in {} store files",
+            segment_files(&dir)?
+        ));
+        for _ in 0..options.reopens {
+            let (len, t) = timed(|| {
+                engine.open(&dir, REOPEN_SEGMENT_BYTES)?;
+                engine.read(0)
+            })?;
+            check(&format!("{name} W5 first read"), len as u64, 100)?;
+            results.add(Workload::W5Reopen, e, t);
+            engine.close()?;
+        }
+        // Each unclean close follows an append, so that the active segment
+        // really has an unwritten tail (and, for dislog, a preallocated index).
+        engine.open(&dir, REOPEN_SEGMENT_BYTES)?;
+        for _ in 0..options.reopens {
+            engine.append(small.get(0))?;
+            engine.flush()?;
+            engine.abandon();
+            let (len, t) = timed(|| {
+                engine.open(&dir, REOPEN_SEGMENT_BYTES)?;
+                engine.read(0)
+            })?;
+            check(&format!("{name} W6 first read"), len as u64, 100)?;
+            results.add(Workload::W6ReopenUnclean, e, t);
+        }
+        engine.close()?;
+        std::fs::remove_dir_all(&dir)?;
+    }
+    Ok(results)
+}
