@@ -15,3 +15,7 @@ for component in miri rust-src; do
   grep -q "^$component" <<<"$nightly_components" || rustup +nightly component add "$component"
 done
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
+# strace: the CLI's --sync test counts fsync calls with it.
+if ! command -v strace >/dev/null; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace; } >/dev/null
+fi
