@@ -15,8 +15,8 @@
 //!   zero-filled preallocation; the next open reports it in `len`, and the
 //!   log's recovery finds the written entries by binary search over the
 //!   zero tail and cuts the rest (`FORMAT.md`, "Recovery").
-//! * `truncate` cuts the file itself (`ftruncate`), so the bytes past the
-//!   content are always zeros, which recovery relies on.
+//! * `truncate` zeroes the cut content in the map and keeps the blocks, so
+//!   the bytes past the content are always zeros, which recovery relies on.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -29,6 +29,9 @@ use rustix::io::Errno;
 
 use super::error::{eof, io_error};
 use super::map::map_write;
+
+/// Bytes checked at a time for zeros when content is cut.
+const ZERO_CHECK: usize = 4096;
 
 /// The smallest growth step of an index file.
 pub(crate) const GROW_MIN: u64 = 64 << 10;
@@ -164,16 +167,39 @@ impl MappedFile {
         Ok(())
     }
 
-    /// Cuts the content to `len` bytes, and the file with it.
+    /// Cuts the content to `len` bytes. The file keeps its allocated
+    /// blocks (later appends reuse them; `close` trims): the cut content is
+    /// zeroed in the map instead, so the bytes past the content are zeros as
+    /// recovery expects. Pages that are already zero (the preallocated tail
+    /// an unclean close leaves, which recovery cuts on every such open) are
+    /// only read, not dirtied: an `ftruncate` here cost ~1 ms per open.
     pub fn truncate(&mut self, len: u64) -> Result<(), StorageError> {
-        if len < self.alloc {
-            self.file
-                .set_len(len)
-                .map_err(|e| io_error(e, "truncating", &self.path))?;
-            self.alloc = len;
+        if len >= self.len {
+            return Ok(());
         }
-        self.len = self.len.min(len);
-        self.dirty_from = self.dirty_from.map(|d| d.min(self.len));
+        // `len < self.len <= map.len()`: the casts are exact.
+        let mut zeroed = false;
+        for chunk in self.map[len as usize..self.len as usize].chunks_mut(ZERO_CHECK) {
+            if chunk.iter().any(|&b| b != 0) {
+                chunk.fill(0);
+                zeroed = true;
+            }
+        }
+        self.len = len;
+        self.dirty_from = match (self.dirty_from, zeroed) {
+            (Some(d), _) => Some(d.min(len)),
+            (None, true) => Some(len),
+            (None, false) => None,
+        };
+        Ok(())
+    }
+
+    /// Cuts the file to the content length, dropping the preallocation.
+    fn trim(&mut self) -> Result<(), StorageError> {
+        self.file
+            .set_len(self.len)
+            .map_err(|e| io_error(e, "truncating", &self.path))?;
+        self.alloc = self.len;
         Ok(())
     }
 
@@ -201,7 +227,7 @@ impl MappedFile {
     /// A clean close: trims the preallocation and syncs the new length.
     pub fn close(mut self) -> Result<(), StorageError> {
         if self.alloc != self.len {
-            self.truncate(self.len)?;
+            self.trim()?;
             self.sync()?;
         }
         Ok(())
@@ -280,7 +306,9 @@ mod tests {
         let mut f = open(tmp.path(), 1 << 20);
         f.append(&[9; 5000]).unwrap();
         f.truncate(1000).unwrap();
-        assert_eq!(disk_len(&f), 1000);
+        // The blocks stay allocated; the cut content is zeroed.
+        assert_eq!((f.len(), disk_len(&f)), (1000, GROW_MIN));
+        assert!(f.map[1000..5000].iter().all(|&b| b == 0));
         f.append(&[5; 10]).unwrap();
         assert_eq!(f.len(), 1010);
         // Dropped without close: the preallocated tail reads back as zeros.
@@ -293,5 +321,24 @@ mod tests {
         let mut mid = [0; 2];
         f.read_into(1009, &mut mid).unwrap();
         assert_eq!(mid, [5, 0]);
+    }
+
+    #[test]
+    fn cutting_a_zero_tail_dirties_nothing_and_close_trims() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = open(tmp.path(), 1 << 20);
+        f.append(&[3; 100]).unwrap();
+        f.sync().unwrap();
+        drop(f);
+        // Reopened after an unclean close: the content is the whole
+        // preallocated file; recovery cuts its zero tail.
+        let mut f = open(tmp.path(), 1 << 20);
+        assert_eq!(f.len(), GROW_MIN);
+        f.truncate(100).unwrap();
+        assert_eq!(f.dirty_from, None);
+        assert_eq!((f.len(), disk_len(&f)), (100, GROW_MIN));
+        f.close().unwrap();
+        let f = open(tmp.path(), 1 << 20);
+        assert_eq!((f.len(), disk_len(&f)), (100, 100));
     }
 }
