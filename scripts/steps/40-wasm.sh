@@ -28,22 +28,46 @@ if [[ "$(cat tests/js/node_modules/.dislog-lock 2>/dev/null)" != "$lock_sum" ]];
 fi
 
 # --- release build, optimised for size ----------------------------------------
-# opt-level "s": smaller than "z" here (228 KB vs 244 KB before wasm-opt) and
-# ~30% faster. The workspace's release profile is shared; these overrides apply to this
-# build only (its own target dir keeps other steps' artifacts untouched).
-CARGO_PROFILE_RELEASE_OPT_LEVEL=s CARGO_PROFILE_RELEASE_LTO=true \
-CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_DEBUG=0 \
+# opt-level "s" and no debug info come from the root Cargo.toml's
+# [profile.release.package.dislog-wasm]. LTO, one codegen unit and
+# panic=abort are whole-build settings (no per-package override exists for
+# them): they apply to this build only, and its own target dir keeps the
+# other steps' artifacts untouched.
+CARGO_PROFILE_RELEASE_LTO=true CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
 CARGO_PROFILE_RELEASE_PANIC=abort \
   cargo build -p dislog-wasm --target wasm32-unknown-unknown --release --locked --quiet
 raw="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/dislog_wasm.wasm"
 
 # --- the package ----------------------------------------------------------------
+# wasm-bindgen's own checks throw through one import with a bare message:
+# "null pointer passed to rust" for a method called on an object that is
+# not a live Log or RecordIterator (`Log.prototype.read.call({})`). Give
+# those errors a `code` too (INVALID_TYPE, a TypeError for that one), as
+# every error of the package has. Fails when the glue no longer matches.
+give_codes_to_runtime_errors() {
+  node - "$1" <<'JS'
+const fs = require('fs');
+const file = process.argv[2];
+const from = 'throw new Error(getStringFromWasm0(arg0, arg1));';
+const to = `const message = getStringFromWasm0(arg0, arg1);
+            const error = message === 'null pointer passed to rust'
+                ? new TypeError('this is not a live dislog object: the method was called on something other than a Log or RecordIterator made by this package')
+                : new Error(message);
+            error.code = 'INVALID_TYPE';
+            throw error;`;
+const glue = fs.readFileSync(file, 'utf8');
+if (glue.split(from).length !== 2) throw new Error(`${file}: wasm-bindgen's throw import not found once; update 40-wasm.sh`);
+fs.writeFileSync(file, glue.replace(from, to));
+JS
+}
+
 pkg=wasm/pkg
 rm -rf "$pkg"
 mkdir -p "$pkg"
 for target in web nodejs; do
   dir=$pkg/${target/nodejs/node}
   wasm-bindgen --target "$target" --weak-refs --out-dir "$dir" "$raw"
+  give_codes_to_runtime_errors "$dir/dislog_wasm.js"
   cp "wasm/pkg-template/${dir#"$pkg"/}.package.json" "$dir/package.json"
 done
 cp wasm/pkg-template/package.json wasm/pkg-template/README.md "$pkg/"
@@ -76,8 +100,8 @@ echo "dislog .wasm size: $after bytes ($gz gzipped; $before before wasm-opt; $op
 cd tests/js
 node_modules/.bin/tsc -p types
 echo "dislog wasm: the generated typings type-check (tests/js/types)"
-node --test --test-reporter=dot api.test.mjs snapshot.test.mjs robustness.test.mjs
-echo "dislog wasm: Node API, snapshot and robustness tests passed"
+node --test --test-reporter=dot api.test.mjs snapshot.test.mjs robustness.test.mjs memory.test.mjs
+echo "dislog wasm: Node API, snapshot, robustness and out-of-memory tests passed"
 node bench/append-batch.mjs 500000 # a measurement printed for the log, not a test
 node --test --test-reporter=dot e2e.test.mjs
 echo "dislog wasm: headless-Chromium end-to-end test of examples/browser passed"

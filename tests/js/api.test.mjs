@@ -413,6 +413,45 @@ test('free(): pending waits reject, every later call throws FREED, free twice is
   throwsCode(() => other.append('x'), 'FREED');
 });
 
+test('an iterator\'s own free(): later next() throws FREED, twice is fine, the log lives on', () => {
+  const log = new Log();
+  log.appendBatch(['a', 'b', 'c']);
+  const it = log.records();
+  assert.equal(it.next().value.offset, 0);
+  it.free();
+  throwsCode(() => it.next(), 'FREED', Error, /iterator was freed/);
+  it.free();
+  throwsCode(() => it.next(), 'FREED', Error, /iterator was freed/);
+  // The log and its other iterators are untouched.
+  assert.deepEqual([...log.records()].map((r) => r.offset), [0, 1, 2]);
+  const disposed = log.records(1);
+  disposed[Symbol.dispose]();
+  throwsCode(() => disposed.next(), 'FREED');
+  assert.equal(log.readString(2), 'c');
+  log.free();
+});
+
+test('RecordIterator cannot be constructed; methods on a foreign object throw INVALID_TYPE', () => {
+  throwsCode(() => new RecordIterator(), 'INVALID_TYPE', TypeError, /log\.records/);
+  const log = new Log();
+  log.append('x');
+  const it = log.records();
+  for (const call of [
+    () => Log.prototype.read.call({}, 0),
+    () => Log.prototype.append.call({}, 'x'),
+    () => Log.prototype.snapshot.call(Object.create(Log.prototype)),
+    () => Object.getOwnPropertyDescriptor(Log.prototype, 'nextOffset').get.call({}),
+    () => RecordIterator.prototype.next.call({}),
+    () => RecordIterator.prototype.next.call(Object.create(RecordIterator.prototype)),
+  ]) {
+    throwsCode(call, 'INVALID_TYPE', TypeError, /not a live dislog object/);
+  }
+  // Nothing was disturbed.
+  assert.equal(it.next().value.offset, 0);
+  assert.equal(log.readString(0), 'x');
+  log.free();
+});
+
 test('many logs are independent, and waiters are per log', async () => {
   const a = new Log();
   const b = new Log({ initialOffset: 100 });

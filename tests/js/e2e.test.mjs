@@ -130,6 +130,84 @@ test('the example page appends, persists to IndexedDB, and restores after a relo
   await page.close();
 });
 
+/** Fills in the message box and appends it, waiting for `n` rows. */
+async function appendThrough(page, text, n) {
+  await page.fill('#message', text);
+  await page.click('#append');
+  await page.waitForFunction((rowsWanted) => document.querySelectorAll('#records tr').length === rowsWanted, n);
+}
+
+/** Reloads the page and waits for it to be ready. */
+async function reload(page) {
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+}
+
+test('the page\'s prefix truncation and clear persist; a corrupt saved snapshot falls back to an empty log', async () => {
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console.error: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  await page.goto(`${base}/examples/browser/`);
+  await page.waitForSelector('body[data-ready="true"]');
+
+  // Clear everything: no rows, and nothing is restored after a reload.
+  await page.click('#clear');
+  await page.waitForFunction(() => document.getElementById('status').textContent === 'cleared');
+  assert.deepEqual(await rows(page), []);
+  await reload(page);
+  assert.equal(await page.textContent('#status'), 'new empty log');
+  assert.deepEqual(await rows(page), []);
+
+  // Six records over two segments (four records each, see OPTIONS in app.js).
+  const texts = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'];
+  for (const [i, text] of texts.entries()) await appendThrough(page, text, i + 1);
+  await page.waitForFunction(() => /^appended offset 5;/.test(document.getElementById('status').textContent));
+
+  // Prefix truncation below 5 removes the whole first segment (offsets 0-3).
+  await page.fill('#truncate-offset', '5');
+  await page.click('#truncate-prefix');
+  await page.waitForFunction(() => document.querySelectorAll('#records tr').length === 2);
+  assert.match(await page.textContent('#status'), /^removed 4 records in 1 segments; saved a \d+-byte snapshot$/);
+  assert.deepEqual(await rows(page), [['4', 'r4'], ['5', 'r5']]);
+  await reload(page);
+  assert.equal(await page.textContent('#status'), 'restored 2 records from IndexedDB');
+  assert.deepEqual(await rows(page), [['4', 'r4'], ['5', 'r5']]);
+
+  // Corrupt the saved snapshot (flip one byte): the page says so and starts empty.
+  await page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('dislog-example', 1);
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const store = open.result.transaction('snapshots', 'readwrite').objectStore('snapshots');
+      const get = store.get('log');
+      get.onsuccess = () => {
+        const bytes = new Uint8Array(get.result);
+        bytes[bytes.length >> 1] ^= 0xff;
+        const put = store.put(bytes, 'log');
+        put.onsuccess = () => { open.result.close(); resolve(); };
+        put.onerror = () => reject(put.error);
+      };
+      get.onerror = () => reject(get.error);
+    };
+  }));
+  await reload(page);
+  assert.equal(await page.textContent('#error'), 'the saved snapshot was unreadable (INVALID_SNAPSHOT); starting empty');
+  assert.deepEqual(await rows(page), []);
+  // The fallback log works and its first save replaces the corrupt bytes.
+  await appendThrough(page, 'fresh start', 1);
+  await page.waitForFunction(() => /^appended offset 0;/.test(document.getElementById('status').textContent));
+  await reload(page);
+  assert.equal(await page.textContent('#status'), 'restored 1 records from IndexedDB');
+  assert.equal(await page.textContent('#error'), '');
+  assert.deepEqual(await rows(page), [['0', 'fresh start']]);
+
+  assert.deepEqual(problems, [], 'the page logged errors');
+  await page.close();
+});
+
 test('the web build behaves in Chromium as in Node: codes, iterator, snapshot, waitFor', async () => {
   const page = await context.newPage();
   const problems = [];

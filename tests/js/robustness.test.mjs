@@ -1,4 +1,4 @@
-// No input makes the module trap: hand-made snapshots that are valid but
+// No input makes the module trap (out-of-memory cases: memory.test.mjs): hand-made snapshots that are valid but
 // hold values JS numbers cannot carry, and a seeded random walk over every
 // method with arguments of every type, where each throw must be an Error
 // with a known code (a wasm trap is a WebAssembly.RuntimeError, and would
@@ -11,6 +11,7 @@ import { Log, thrown } from './load.mjs';
 const CODES = new Set([
   'INVALID_TYPE', 'UNSAFE_INTEGER', 'FREED', 'IO', 'LOCKED', 'INVALID_CONFIG', 'INVALID_ARGUMENT',
   'OUT_OF_RANGE', 'RECORD_TOO_LARGE', 'CORRUPT', 'FORMAT', 'INVALID_SNAPSHOT', 'POISONED',
+  'OUT_OF_MEMORY',
 ]);
 
 /** Builds snapshot bytes (FORMAT.md, "Snapshot") from raw fields. */
@@ -118,6 +119,8 @@ test('a random walk over every method never traps', () => {
     () => log.offsetForTimestamp(pick()),
     () => { iter = log.records(pick()); },
     () => iter.next(),
+    () => { if (rand(20) === 0) iter.free(); },
+    () => Log.prototype.read.call(pick() ?? {}, pick()), // null/undefined: JS throws before the glue
     () => log.snapshot(),
     () => Log.restore(pick(), pick()).free(),
     () => Log.restore(log.snapshot(), pick()).free(),
@@ -141,4 +144,22 @@ test('a random walk over every method never traps', () => {
   const fresh = new Log();
   fresh.appendBatch(['still', 'works']);
   assert.equal(Log.restore(fresh.snapshot()).readString(1), 'works');
+});
+
+test('inputs past what wasm32 can address are OUT_OF_MEMORY at once, copying nothing', () => {
+  const log = new Log();
+  const big = new Uint8Array(8 << 20);
+  for (const fn of [
+    () => log.appendBatch(Array(600).fill(big)), // 4.7 GiB of records, each within the limit
+    () => log.appendBatch(new Array(2 ** 32 - 1)), // 2^32 - 1 (empty) slots
+    () => Log.restore(new Uint8Array(3 * 2 ** 30)), // 3 GiB (never touched: no RAM used)
+  ]) {
+    const e = thrown(fn);
+    assert.ok(e instanceof RangeError, `${e}`);
+    assert.equal(e.code, 'OUT_OF_MEMORY', e.message);
+  }
+  assert.equal(log.nextOffset, 0);
+  log.appendBatch([big, 'x']);
+  assert.equal(log.readString(1), 'x');
+  log.free();
 });

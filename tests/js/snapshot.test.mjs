@@ -1,8 +1,8 @@
 // Cross-backend snapshot proof. The wasm build writes
 // tests/fixtures/snapshot-from-wasm.bin (committed; this test regenerates it
 // and fails when the bytes differ) for the native side to restore, and
-// restores tests/fixtures/snapshot-from-native.bin when the native side has
-// produced it. Both hold the same four records, listed in FIXTURE_RECORDS.
+// restores tests/fixtures/snapshot-from-native.bin (committed; written by
+// ffi/tests/cross_backend_snapshot.rs, which also restores the wasm one). Both hold the same four records, listed in FIXTURE_RECORDS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -48,7 +48,9 @@ test('the wasm snapshot fixture is what this build writes, and restores', () => 
   log.free();
 });
 
-test('a snapshot written by the native library restores here', { skip: !existsSync(fromNative) && 'no tests/fixtures/snapshot-from-native.bin yet' }, () => {
+test('a snapshot written by the native library restores here', () => {
+  assert.ok(existsSync(fromNative), 'tests/fixtures/snapshot-from-native.bin is missing: '
+    + 'DISLOG_UPDATE_FIXTURES=1 cargo test -p dislog --test cross_backend_snapshot writes it');
   const bytes = new Uint8Array(readFileSync(fromNative));
   const log = Log.restore(bytes);
   assertFixtureRecords(log);

@@ -4,7 +4,8 @@
 
 use dislog_core::{Config, Error, Record};
 use js_sys::{Array, JsString, Object, Reflect, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::error::{JsError, Result, INVALID_ARGUMENT, UNSAFE_INTEGER};
 
@@ -81,11 +82,80 @@ pub fn from_u64(v: u64, what: &str) -> Result<f64> {
     Ok(v as f64)
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The global `TextEncoder` (browsers, Node, Deno): strings are encoded
+    /// in JS memory, so their bytes reach wasm memory through one fallible
+    /// copy like a `Uint8Array`'s.
+    type TextEncoder;
+    #[wasm_bindgen(constructor)]
+    fn new() -> TextEncoder;
+    #[wasm_bindgen(method)]
+    fn encode(this: &TextEncoder, text: &JsString) -> Uint8Array;
+
+    /// The global `TextDecoder` (UTF-8, invalid sequences become U+FFFD):
+    /// decodes in JS memory, without a wasm allocation.
+    type TextDecoder;
+    #[wasm_bindgen(constructor)]
+    fn new() -> TextDecoder;
+    #[wasm_bindgen(method)]
+    fn decode(this: &TextDecoder, bytes: &Uint8Array) -> JsString;
+}
+
+/// `bytes` decoded as UTF-8 into a JS string (invalid sequences become
+/// U+FFFD), copied straight from wasm memory to JS memory.
+pub fn utf8_to_js(bytes: &[u8]) -> JsString {
+    TextDecoder::new().decode(&Uint8Array::from(bytes))
+}
+
+/// Reserves room for `additional` more elements in `buf` (exactly that
+/// much in an empty `buf`, amortised growth otherwise), or fails with
+/// `OUT_OF_MEMORY` (never the allocator's abort, which would trap).
+pub fn reserve<T>(buf: &mut Vec<T>, additional: usize, what: &str) -> Result<()> {
+    buf.try_reserve(additional).map_err(|_| {
+        let bytes = (additional as u64).saturating_mul(core::mem::size_of::<T>() as u64);
+        JsError::out_of_memory(bytes, what)
+    })
+}
+
+/// Like [`reserve`] for a byte count computed in `u64` (past `usize` on
+/// wasm32 is out of memory too).
+pub fn reserve_u64(buf: &mut Vec<u8>, additional: u64, what: &str) -> Result<()> {
+    let additional =
+        usize::try_from(additional).map_err(|_| JsError::out_of_memory(additional, what))?;
+    reserve(buf, additional, what)
+}
+
+/// Copies the bytes of `array` to the end of `buf` (reserving fallibly).
+fn push_array(buf: &mut Vec<u8>, array: &Uint8Array, what: &str) -> Result<()> {
+    let len = array.length() as usize;
+    reserve(buf, len, what)?;
+    let start = buf.len();
+    buf.resize(start + len, 0);
+    if let Some(dst) = buf.get_mut(start..) {
+        array.copy_to(dst);
+    }
+    Ok(())
+}
+
+/// An upper bound on the bytes [`push_bytes`] copies for `value` (a
+/// `Uint8Array`'s length, a string's UTF-16 length: at least its UTF-8
+/// length, and exactly it for ASCII); 0 for anything else.
+pub fn byte_len_hint(value: &JsValue) -> u64 {
+    if let Some(array) = value.dyn_ref::<Uint8Array>() {
+        u64::from(array.length())
+    } else if let Some(text) = value.dyn_ref::<JsString>() {
+        u64::from(text.length())
+    } else {
+        0
+    }
+}
+
 /// Appends the bytes of a `Uint8Array` or the UTF-8 of a string to `buf`.
 /// A value that cannot fit in `limit` bytes is refused with
 /// `RECORD_TOO_LARGE` before anything is copied into wasm memory, so a huge
-/// input cannot exhaust it. `what` names the value in the error message
-/// (only built on error).
+/// input cannot exhaust it; memory that cannot be had is `OUT_OF_MEMORY`.
+/// `what` names the value in the error message (only built on error).
 pub fn push_bytes(
     buf: &mut Vec<u8>,
     value: &JsValue,
@@ -93,32 +163,29 @@ pub fn push_bytes(
     what: impl FnOnce() -> String,
 ) -> Result<()> {
     let too_large = |len: u64| JsError::from(Error::RecordTooLarge { len, max: limit });
-    if let Some(array) = value.dyn_ref::<Uint8Array>() {
-        let len = array.length();
-        if u64::from(len) > limit {
-            return Err(too_large(u64::from(len)));
-        }
-        let start = buf.len();
-        buf.resize(start + len as usize, 0);
-        if let Some(dst) = buf.get_mut(start..) {
-            array.copy_to(dst);
-        }
-        return Ok(());
-    }
-    if let Some(text) = value.dyn_ref::<JsString>() {
-        // Each UTF-16 unit is at least one UTF-8 byte.
+    let encoded;
+    let array = if let Some(array) = value.dyn_ref::<Uint8Array>() {
+        array
+    } else if let Some(text) = value.dyn_ref::<JsString>() {
+        // Each UTF-16 unit is at least one UTF-8 byte: refuse before encoding.
         let units = u64::from(text.length());
         if units > limit {
             return Err(too_large(units));
         }
-        buf.extend_from_slice(String::from(text).as_bytes());
-        return Ok(());
+        encoded = TextEncoder::new().encode(text);
+        &encoded
+    } else {
+        return Err(JsError::invalid_type(format!(
+            "{} must be a Uint8Array or a string, got {}",
+            what(),
+            type_name(value)
+        )));
+    };
+    let len = u64::from(array.length());
+    if len > limit {
+        return Err(too_large(len));
     }
-    Err(JsError::invalid_type(format!(
-        "{} must be a Uint8Array or a string, got {}",
-        what(),
-        type_name(value)
-    )))
+    push_array(buf, array, "the record")
 }
 
 /// The bytes of a `Uint8Array` or the UTF-8 of a string (see [`push_bytes`]).
@@ -128,10 +195,15 @@ pub fn to_bytes(value: &JsValue, limit: u64, what: &str) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// The bytes of a `Uint8Array` (strings refused: for snapshots).
+/// The bytes of a `Uint8Array` (strings refused: for snapshots), copied
+/// into wasm memory fallibly (`OUT_OF_MEMORY`).
 pub fn to_byte_array(value: &JsValue, what: &str) -> Result<Vec<u8>> {
     match value.dyn_ref::<Uint8Array>() {
-        Some(array) => Ok(array.to_vec()),
+        Some(array) => {
+            let mut buf = Vec::new();
+            push_array(&mut buf, array, "the copy of the bytes")?;
+            Ok(buf)
+        }
         None => Err(JsError::invalid_type(format!(
             "{what} must be a Uint8Array, got {}",
             type_name(value)

@@ -5,7 +5,7 @@
 //! a plain `Error` otherwise) carrying a `code` property: one of core's
 //! [`ErrorCode::as_str`] strings or one of the binding's own codes below.
 
-use dislog_core::{Error, ErrorCode};
+use dislog_core::{Error, ErrorCode, StorageErrorKind};
 use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 
@@ -15,6 +15,9 @@ pub const INVALID_TYPE: &str = "INVALID_TYPE";
 pub const UNSAFE_INTEGER: &str = "UNSAFE_INTEGER";
 /// A method called on a log (or iterator of a log) after `free()`.
 pub const FREED: &str = "FREED";
+/// The wasm memory could not hold what an operation needed (a copy of the
+/// input, a snapshot, a record): nothing was changed, the log stays usable.
+pub const OUT_OF_MEMORY: &str = "OUT_OF_MEMORY";
 /// Core's code for a bad argument, used for bad numbers too.
 pub const INVALID_ARGUMENT: &str = "INVALID_ARGUMENT";
 /// Core's code for a bad option.
@@ -63,12 +66,28 @@ impl JsError {
 
     /// An `Error` with code `FREED`.
     pub fn freed() -> Self {
+        Self::freed_object("log")
+    }
+
+    /// An `Error` with code `FREED` naming what was freed (`"log"`,
+    /// `"iterator"`).
+    pub fn freed_object(what: &str) -> Self {
         Self {
             kind: Kind::Plain,
             code: FREED,
-            message: "the log was freed: free() was called on it, so it can no longer be used"
-                .into(),
+            message: format!(
+                "the {what} was freed: free() was called on it, so it can no longer be used"
+            ),
         }
+    }
+
+    /// A `RangeError` with code `OUT_OF_MEMORY`: `bytes` more bytes of wasm
+    /// memory were needed for `what`.
+    pub fn out_of_memory(bytes: u64, what: &str) -> Self {
+        Self::range(
+            OUT_OF_MEMORY,
+            format!("out of memory: {what} needs {bytes} more bytes than the wasm memory can give"),
+        )
     }
 
     /// An `Error` with code `INVALID_CONFIG`.
@@ -83,6 +102,13 @@ impl JsError {
 
 impl From<Error> for JsError {
     fn from(e: Error) -> Self {
+        // The only storage here is memory: "no space" means the wasm memory
+        // could not grow.
+        if let Error::Storage(storage) = &e {
+            if storage.kind() == StorageErrorKind::NoSpace {
+                return Self::range(OUT_OF_MEMORY, e.to_string());
+            }
+        }
         let code = e.code();
         let kind = match code {
             ErrorCode::OutOfRange | ErrorCode::RecordTooLarge | ErrorCode::InvalidArgument => {

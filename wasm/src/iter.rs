@@ -6,7 +6,7 @@ use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{record_object, set};
-use crate::error::Result;
+use crate::error::{JsError, Result};
 use crate::log::{with_log, Shared};
 
 /// A lazy iterator over records, made by `Log.records()`. It follows the JS
@@ -16,7 +16,8 @@ use crate::log::{with_log, Shared};
 /// prefix truncation meanwhile are skipped, a suffix truncation ends it.
 #[wasm_bindgen]
 pub struct RecordIterator {
-    shared: Shared,
+    /// The log's state; `None` once the iterator's own `free()` ran.
+    shared: Option<Shared>,
     offset: u64,
     end: u64,
 }
@@ -29,7 +30,7 @@ thread_local! {
 impl RecordIterator {
     pub(crate) fn new(shared: Shared, offset: u64, end: u64) -> Self {
         Self {
-            shared,
+            shared: Some(shared),
             offset,
             end,
         }
@@ -53,7 +54,11 @@ impl RecordIterator {
 
     fn step(&mut self) -> Result<Option<JsValue>> {
         let (offset, end) = (self.offset, self.end);
-        let item = with_log(&self.shared, |log| {
+        let shared = self
+            .shared
+            .as_ref()
+            .ok_or_else(|| JsError::freed_object("iterator"))?;
+        let item = with_log(shared, |log| {
             let end = end.min(log.next_offset());
             let Some(lowest) = log.lowest_offset() else {
                 return Ok(None);
@@ -79,9 +84,28 @@ impl RecordIterator {
 
 #[wasm_bindgen]
 impl RecordIterator {
+    /// Not callable: iterators come from `log.records(from)`. Throws a
+    /// `TypeError` with code `INVALID_TYPE`.
+    #[wasm_bindgen(constructor)]
+    pub fn new_from_js() -> Result<RecordIterator, JsValue> {
+        Err(JsError::invalid_type(
+            "RecordIterator has no public constructor: make one with log.records(from)",
+        )
+        .into())
+    }
+
+    /// Releases the iterator's hold on its log now (without it, that goes
+    /// when the iterator is garbage-collected). Any later `next()` throws
+    /// `FREED`; calling `free()` twice is harmless. The log stays usable.
+    #[wasm_bindgen(js_name = free)]
+    pub fn release(&mut self) {
+        self.shared = None;
+        self.offset = self.end;
+    }
+
     /// The next record as `{ value: { offset, timestamp, data }, done:
     /// false }`, or `{ value: undefined, done: true }` at the end. Throws
-    /// `FREED` once the log was freed.
+    /// `FREED` once the log or this iterator was freed.
     #[wasm_bindgen(
         js_name = next,
         unchecked_return_type = "IteratorResult<LogRecord, undefined>"

@@ -8,7 +8,11 @@
 //! Boundary rules: bytes are `Uint8Array` both ways (strings are accepted
 //! as UTF-8); offsets and timestamps are safe-integer `number`s; every
 //! failure throws a JS `Error` (`TypeError`, `RangeError`) with a stable
-//! `code`, never a wasm trap: nothing here panics on any input.
+//! `code`, never a wasm trap: nothing here panics on any input, and the
+//! copies this crate makes into wasm memory are reserved fallibly
+//! (`OUT_OF_MEMORY`). The one trap left is core's: a snapshot chunk it
+//! cannot allocate when the memory is already nearly full (see the package
+//! README).
 
 mod convert;
 mod error;
@@ -66,10 +70,14 @@ export interface Removed {
 
 /**
  * The `code` of every error thrown: core's codes, and the binding's own
- * `INVALID_TYPE` (TypeError), `UNSAFE_INTEGER` (RangeError) and `FREED`.
+ * `INVALID_TYPE` (TypeError; also a method called on an object that is not
+ * a live `Log` or `RecordIterator`), `UNSAFE_INTEGER` (RangeError), `FREED`
+ * and `OUT_OF_MEMORY` (RangeError: the wasm memory could not hold what the
+ * call needed, such as the copy of a batch, of restored bytes or of a
+ * snapshot; the call changed nothing).
  */
 export type DislogErrorCode =
-  | "INVALID_TYPE" | "UNSAFE_INTEGER" | "FREED"
+  | "INVALID_TYPE" | "UNSAFE_INTEGER" | "FREED" | "OUT_OF_MEMORY"
   | "IO" | "LOCKED" | "INVALID_CONFIG" | "INVALID_ARGUMENT" | "OUT_OF_RANGE"
   | "RECORD_TOO_LARGE" | "CORRUPT" | "FORMAT" | "INVALID_SNAPSHOT" | "POISONED";
 

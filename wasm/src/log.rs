@@ -4,12 +4,13 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use dislog_core::{Log as CoreLog, MemoryStorage, Removed};
-use js_sys::{Array, Object, Promise};
+use dislog_core::{HEADER_LEN, SNAPSHOT_HEADER_LEN, SNAPSHOT_TRAILER_LEN};
+use js_sys::{Array, JsString, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{
-    from_u64, push_bytes, record_object, set, to_byte_array, to_bytes, to_config, to_opt_u64,
-    to_u64, type_name, MAX_SAFE,
+    byte_len_hint, from_u64, push_bytes, record_object, reserve, reserve_u64, set, to_byte_array,
+    to_bytes, to_config, to_opt_u64, to_u64, type_name, utf8_to_js, MAX_SAFE,
 };
 use crate::error::{JsError, Result, UNSAFE_INTEGER};
 use crate::iter::RecordIterator;
@@ -89,7 +90,8 @@ impl Log {
     /// Appends `payloads` (one contiguous buffer cut at `ends`), refusing
     /// a batch whose offsets would pass `MAX_SAFE`.
     fn append_buffers(&self, buf: &[u8], ends: &[usize], timestamp: Option<u64>) -> Result<f64> {
-        let mut records = Vec::with_capacity(ends.len());
+        let mut records = Vec::new();
+        reserve(&mut records, ends.len(), "the batch")?;
         let mut start = 0;
         for &end in ends {
             records.push(buf.get(start..end).unwrap_or_default());
@@ -184,8 +186,17 @@ impl Log {
         let array: &Array = records.unchecked_ref();
         let n = array.length();
         let limit = self.record_limit()?;
+        let mut ends = Vec::new();
+        reserve(&mut ends, n as usize, "the batch")?;
+        // One reservation for the whole batch (elements past the limit are
+        // refused below, before they are copied), so a batch wasm memory
+        // cannot hold fails at once, without copying anything.
+        let total = (0..n)
+            .map(|i| byte_len_hint(&array.get(i)))
+            .filter(|&len| len <= limit)
+            .fold(0u64, u64::saturating_add);
         let mut buf = Vec::new();
-        let mut ends = Vec::with_capacity(n as usize);
+        reserve_u64(&mut buf, total, "the batch")?;
         for i in 0..n {
             push_bytes(&mut buf, &array.get(i), limit, || format!("records[{i}]"))?;
             ends.push(buf.len());
@@ -198,9 +209,9 @@ impl Log {
     pub fn read(
         &self,
         #[wasm_bindgen(unchecked_param_type = "number")] offset: JsValue,
-    ) -> Result<Vec<u8>, JsValue> {
+    ) -> Result<Uint8Array, JsValue> {
         let offset = to_u64(&offset, "offset")?;
-        Ok(self.with(|log| Ok(log.read(offset)?.payload.into_owned()))?)
+        Ok(self.with(|log| Ok(Uint8Array::from(log.read(offset)?.payload.as_ref())))?)
     }
 
     /// The payload of the record at `offset` decoded as UTF-8 (invalid
@@ -209,12 +220,9 @@ impl Log {
     pub fn read_string(
         &self,
         #[wasm_bindgen(unchecked_param_type = "number")] offset: JsValue,
-    ) -> Result<String, JsValue> {
+    ) -> Result<JsString, JsValue> {
         let offset = to_u64(&offset, "offset")?;
-        Ok(self.with(|log| {
-            let record = log.read(offset)?;
-            Ok(String::from_utf8_lossy(&record.payload).into_owned())
-        })?)
+        Ok(self.with(|log| Ok(utf8_to_js(&log.read(offset)?.payload)))?)
     }
 
     /// The record at `offset` as `{ offset, timestamp, data }`.
@@ -356,9 +364,27 @@ impl Log {
     }
 
     /// The whole log as snapshot bytes, the same format on every backend
-    /// (restorable by the native library and by `Log.restore`).
+    /// (restorable by the native library and by `Log.restore`). Throws
+    /// `OUT_OF_MEMORY` (changing nothing) when the wasm memory cannot hold
+    /// a copy of the log.
     pub fn snapshot(&self) -> Result<Vec<u8>, JsValue> {
-        Ok(self.with(|log| Ok(log.snapshot()?))?)
+        Ok(self.with(|log| {
+            // Header, every store's frames, trailer: the exact size, reserved
+            // before any chunk is made.
+            let frames: u64 = log
+                .segments()
+                .map(|s| s.store_bytes.saturating_sub(HEADER_LEN))
+                .sum();
+            let size = (SNAPSHOT_HEADER_LEN + SNAPSHOT_TRAILER_LEN) as u64 + frames;
+            let mut out = Vec::new();
+            reserve_u64(&mut out, size, "the snapshot")?;
+            for chunk in log.snapshot_chunks() {
+                let chunk = chunk?;
+                reserve(&mut out, chunk.len(), "the snapshot")?;
+                out.extend_from_slice(&chunk);
+            }
+            Ok(out)
+        })?)
     }
 
     /// Rebuilds a log from snapshot bytes, keeping offsets and timestamps.
