@@ -13,8 +13,8 @@ use crate::error::{Error, Result};
 use crate::format::{parse_file_name, read_u32, read_u64, FORMAT_VERSION};
 use crate::iter::Iter;
 use crate::log::Log;
-use crate::record::{encode_frame, FrameHeader, FRAME_HEADER_LEN};
-use crate::storage::Storage;
+use crate::record::{encode_frame, frame_len, FrameHeader, FRAME_HEADER_LEN};
+use crate::storage::{Storage, StorageError, StorageErrorKind};
 
 /// Magic bytes at the start of a snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"DSLGSNAP";
@@ -27,6 +27,22 @@ pub const SNAPSHOT_TRAILER_LEN: usize = 24;
 
 /// Size of the chunks a [`SnapshotReader`] yields (one record may exceed it).
 const CHUNK: usize = 1 << 20;
+
+/// Makes room for `more` bytes in `buf`, or fails with a `NoSpace` storage
+/// error: a snapshot of a log larger than the memory left is an error the
+/// caller can report (the browser build has a 4 GiB address space), never
+/// an allocation abort.
+fn reserve(buf: &mut Vec<u8>, more: u64) -> Result<()> {
+    usize::try_from(more)
+        .ok()
+        .and_then(|more| buf.try_reserve(more).ok())
+        .ok_or_else(|| {
+            Error::Storage(StorageError::new(
+                StorageErrorKind::NoSpace,
+                "out of memory while building a snapshot",
+            ))
+        })
+}
 
 /// A snapshot of a log as a sequence of byte chunks; concatenated, they are
 /// the snapshot. Every record is checked against its checksum as it is read,
@@ -68,6 +84,7 @@ impl<'a, S: Storage> SnapshotReader<'a, S> {
             match self.records.next() {
                 Some(record) => {
                     let record = record?;
+                    reserve(&mut chunk, frame_len(record.payload.len()))?;
                     encode_frame(&mut chunk, record.offset, record.timestamp, &record.payload);
                     self.count += 1;
                 }
@@ -113,7 +130,9 @@ impl<S: Storage> Log<S> {
     pub fn snapshot(&self) -> Result<Vec<u8>> {
         let mut out = Vec::new();
         for chunk in self.snapshot_chunks() {
-            out.extend_from_slice(&chunk?);
+            let chunk = chunk?;
+            reserve(&mut out, chunk.len() as u64)?;
+            out.extend_from_slice(&chunk);
         }
         Ok(out)
     }
