@@ -137,6 +137,7 @@ impl<S: Storage> Log<S> {
                             prev.next_offset()
                         )
                     };
+                    log.recovery_barrier()?;
                     log.drop_from(base, reason)?;
                     break;
                 }
@@ -150,10 +151,14 @@ impl<S: Storage> Log<S> {
         }
         // After an unclean shutdown the files may hold bytes (and names) the
         // OS never wrote to the media: the next sync must cover all of them.
-        for segment in &mut log.segments {
-            segment.dirty = true;
+        // After a clean close there is nothing to cover (syncing clean files
+        // still costs a device flush each: ~4 ms per file on a virtual disk).
+        if !log.storage.closed_cleanly() {
+            for segment in &mut log.segments {
+                segment.dirty = true;
+            }
+            log.dir_dirty = true;
         }
-        log.dir_dirty = true;
         if log.segments.is_empty() {
             let base = log.config.initial_offset;
             log.segments
@@ -166,6 +171,21 @@ impl<S: Storage> Log<S> {
             log.sync()?;
         }
         Ok(log)
+    }
+
+    /// Makes the segments recovery kept so far durable, files and names,
+    /// before it removes the ones after them. The decision to remove rests on
+    /// what the kept segments hold now, which after a process restart may
+    /// not be on the media yet (a segment created by a suffix cut that
+    /// failed, say): a removal that landed without them would lose the next
+    /// offset, and offsets would repeat.
+    fn recovery_barrier(&mut self) -> Result<()> {
+        for segment in &mut self.segments {
+            segment.dirty = true;
+            segment.sync()?;
+        }
+        self.storage.sync_dir()?;
+        Ok(())
     }
 
     /// Removes the unopened segment at `base` during recovery.

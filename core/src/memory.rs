@@ -118,6 +118,11 @@ impl Storage for MemoryStorage {
     fn sync_dir(&self) -> Result<(), StorageError> {
         Ok(())
     }
+
+    /// Memory has no volatile cache: every write is durable at once.
+    fn closed_cleanly(&self) -> bool {
+        true
+    }
 }
 
 /// An open in-memory file. It owns its bytes while open and hands them back to

@@ -189,6 +189,18 @@ pub trait Storage {
     ///
     /// Power loss: after it returns, the set of names is durable.
     fn sync_dir(&self) -> Result<(), StorageError>;
+
+    /// Whether everything the storage holds is known to be durable already:
+    /// its previous writer closed cleanly (after syncing), or it has no
+    /// volatile cache at all. When `false` (the default, always safe), the
+    /// log's first sync after opening covers every segment and the
+    /// directory, because a writer that crashed may have left unsynced
+    /// bytes in the operating system's cache.
+    ///
+    /// Power loss: no effect on the media.
+    fn closed_cleanly(&self) -> bool {
+        false
+    }
 }
 
 /// One open file of a [`Storage`].

@@ -427,6 +427,11 @@ impl Log {
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner)
             .close();
+        if closed.is_ok() {
+            if let Some(lock) = storage.lock() {
+                lock.mark_clean();
+            }
+        }
         drop(storage);
         closed
     }

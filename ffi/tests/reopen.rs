@@ -208,3 +208,37 @@ fn remove_deletes_log_files_but_not_foreign_ones() {
     log.remove().unwrap();
     assert_eq!(files(tmp.path()), [("notes.txt".to_string(), 4)]);
 }
+
+/// Whether the storage of `dir` (opened, then released) says its previous
+/// writer closed cleanly.
+fn closed_cleanly(dir: &std::path::Path) -> bool {
+    use dislog::dislog_core::Storage;
+    dislog::FileStorage::open(dir).unwrap().closed_cleanly()
+}
+
+#[test]
+fn a_clean_close_is_marked_and_only_a_clean_close() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let log = Log::open(&dir, small()).unwrap();
+    fill(&log, 0, 50);
+    log.close().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("LOCK")).unwrap().trim(),
+        "clean"
+    );
+    assert!(closed_cleanly(&dir));
+    // Opening overwrites the marker with the writer's pid: a writer that
+    // then crashes (here: is dropped without close) leaves no marker.
+    let log = Log::open(&dir, small()).unwrap();
+    let lock = std::fs::read_to_string(dir.join("LOCK")).unwrap();
+    assert_eq!(lock.trim(), std::process::id().to_string());
+    fill(&log, 50, 60);
+    drop(log);
+    assert!(!closed_cleanly(&dir));
+    // The log is intact either way, and the next clean close marks it again.
+    let log = Log::open(&dir, small()).unwrap();
+    check_records(&log, 0, 60);
+    log.close().unwrap();
+    assert!(closed_cleanly(&dir));
+}

@@ -4,7 +4,9 @@
 //! second open of the same directory in another process *and* in this one.
 //! The operating system drops it when the holder exits, however it exits:
 //! a writer killed by `SIGKILL` never leaves a stale lock behind. The file
-//! holds the holder's process id, for the error message only.
+//! holds the holder's process id, for the error message, and `clean` once a
+//! writer has closed the log cleanly (every file synced), which lets the
+//! next writer skip syncing it again.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Read;
@@ -18,8 +20,11 @@ use super::error::io_error;
 /// Name of the lock file inside a log directory.
 pub const LOCK_FILE: &str = "LOCK";
 
-/// Bytes of the lock file: a process id, space-padded.
+/// Bytes of the lock file: a process id or [`CLEAN`], space-padded.
 const PID_WIDTH: usize = 10;
+
+/// What the lock file says after a clean close.
+const CLEAN: &str = "clean";
 
 /// A held writer lock; dropping it releases the lock.
 #[derive(Debug)]
@@ -27,6 +32,8 @@ pub(crate) struct DirLock {
     file: File,
     path: PathBuf,
     created: bool,
+    /// Whether the previous holder marked the log cleanly closed.
+    previous_clean: bool,
 }
 
 impl DirLock {
@@ -64,7 +71,14 @@ impl DirLock {
             }
             Err(TryLockError::Error(e)) => return Err(io_error(e, "locking", &path)),
         }
+        // What the previous holder left: `clean` after a clean close.
+        let mut previous = String::new();
+        let _ = file.read_to_string(&mut previous);
+        let previous_clean = previous.trim() == CLEAN;
         // The pid is informative only: failing to write it is not an error.
+        // Overwriting `clean` needs no sync: after a power loss the page
+        // cache is gone, so whatever the old marker says, every byte the
+        // files hold is on the media.
         // It is written in place, padded to a fixed width, and the file is
         // cut only when it was longer: truncating a file to zero and
         // rewriting it makes ext4 (auto_da_alloc) write it back at once,
@@ -79,7 +93,23 @@ impl DirLock {
             file,
             path,
             created,
+            previous_clean,
         })
+    }
+
+    /// Whether the previous writer closed the log cleanly: every byte of
+    /// it was synced, so a reopen has nothing left to make durable.
+    pub fn previous_clean(&self) -> bool {
+        self.previous_clean
+    }
+
+    /// Records a clean close, once every file is synced: the next writer
+    /// then skips syncing what this one already did. Best effort: a marker
+    /// that fails to land only costs the next writer those syncs.
+    pub fn mark_clean(&self) {
+        let _ = self
+            .file
+            .write_all_at(format!("{CLEAN:<PID_WIDTH$}").as_bytes(), 0);
     }
 
     /// Whether this open created the lock file (so a failed open removes it).

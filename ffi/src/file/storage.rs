@@ -366,6 +366,12 @@ impl Storage for FileStorage {
             None => Ok(()),
         }
     }
+
+    /// True when the previous writer marked the lock file `clean` (see
+    /// `Log::close`); a read-only storage never claims it.
+    fn closed_cleanly(&self) -> bool {
+        self.lock().is_some_and(DirLock::previous_clean)
+    }
 }
 
 #[cfg(test)]
