@@ -80,7 +80,13 @@ impl<F: StorageFile> Index<F> {
     /// file is written entries followed by zero fill (positions are at least
     /// `HEADER_LEN`, so a zero position is never a record). Binary search.
     pub fn written_entries(&self) -> Result<u64> {
-        let (mut lo, mut hi) = (0, self.raw_entries());
+        let raw = self.raw_entries();
+        // A cleanly closed index has no zero tail: one probe instead of a
+        // binary search (whose probes each fault in a page of a mapped file).
+        if raw > 0 && self.entry(raw - 1)?.pos != 0 {
+            return Ok(raw);
+        }
+        let (mut lo, mut hi) = (0, raw);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             if self.entry(mid)?.pos != 0 {
