@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use dislog_core::{file_name, Config, FileHint, FileKind, Log, Storage, StorageFile};
-use dislog_sim::{CrashMode, Faults, SimStorage};
+use dislog_sim::{CrashMode, Faults, Op, OpSet, SimStorage};
 
 fn tiny() -> Config {
     Config {
@@ -222,4 +222,44 @@ fn records_reports_an_unreadable_start() {
         "records() yielded {} items and no error for a log of 2 records",
         items.len()
     );
+}
+
+/// Recovery removed a segment on the strength of a name that was not yet
+/// durable. A suffix cut below the lowest offset creates the new empty
+/// segment first; when that creation fails (its store's sync), the reopen
+/// sees the new empty store, drops the old segment after it, and removes it
+/// before any directory sync. A power cut then could keep the removal and
+/// lose the creation: no store at all, and the log restarted at its initial
+/// offset (offsets would repeat). Found as io_errors::random_failures seed
+/// 46283.
+#[test]
+fn recovery_never_removes_a_segment_before_what_replaces_it_is_durable() {
+    let syncs_fail = |kind| Faults {
+        fail_per_million: 1_000_000,
+        fail_kinds: OpSet::NONE.with(kind),
+        ..Faults::default()
+    };
+    for seed in 0..64 {
+        let storage = SimStorage::new(seed);
+        let mut log = Log::open(storage.clone(), tiny()).unwrap();
+        for i in 0..4u8 {
+            log.append(&[i; 10]).unwrap();
+        }
+        log.truncate(2).unwrap(); // segment 2 holds 2 and 3
+        log.sync().unwrap();
+        storage.set_faults(syncs_fail(Op::Sync));
+        assert!(log.truncate_suffix(1).is_err()); // store 1 created, unsynced
+        drop(log); // the process restarts
+                   // The reopen drops segment 2 and fails at its directory sync.
+        storage.set_faults(syncs_fail(Op::SyncDir));
+        assert!(Log::open(storage.clone(), tiny()).is_err());
+        let media = storage.crash_with(CrashMode::WHOLE_HEADERS);
+        let log = Log::open(media, tiny()).unwrap();
+        assert!(
+            log.next_offset() >= 1,
+            "seed {seed}: the log restarted at {} ({:?})",
+            log.next_offset(),
+            log.repairs()
+        );
+    }
 }

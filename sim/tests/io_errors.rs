@@ -81,6 +81,9 @@ fn reopen(w: &mut Workload) -> Result<(), String> {
 
 fn run(seed: u64, faults: Faults) -> Result<(), String> {
     let mut w = workload(seed, faults)?;
+    if std::env::var_os("DISLOG_SIM_TRACE").is_some() {
+        w.storage.start_trace();
+    }
     let mut failures = 0;
     for i in 0..STEPS {
         let injected = w.storage.injected();
@@ -122,6 +125,15 @@ fn run(seed: u64, faults: Faults) -> Result<(), String> {
         drop(w.log.take());
         let media = w.storage.crash_with(CrashMode::WHOLE_HEADERS);
         let log = Log::open(media, w.config).map_err(|e| format!("open after crash: {e}"))?;
+        if std::env::var_os("DISLOG_SIM_TRACE").is_some() {
+            println!("{}", w.trace.join("\n"));
+            println!("{}", w.storage.trace().join("\n"));
+            println!(
+                "repairs {:?}\nsegments {:?}",
+                log.repairs(),
+                log.segments().collect::<Vec<_>>()
+            );
+        }
         w.model.check_recovered(&log, Restart::PowerLoss)?;
     }
     Ok(())
