@@ -102,6 +102,7 @@ node_modules/.bin/tsc -p types
 echo "dislog wasm: the generated typings type-check (tests/js/types)"
 node --test --test-reporter=dot api.test.mjs snapshot.test.mjs robustness.test.mjs memory.test.mjs
 echo "dislog wasm: Node API, snapshot, robustness and out-of-memory tests passed"
-node bench/append-batch.mjs 500000 # a measurement printed for the log, not a test
+node bench/append-batch.mjs 500000 # measurements printed for the log, not tests
+node bench/calls.mjs 300000
 node --test --test-reporter=dot e2e.test.mjs
 echo "dislog wasm: headless-Chromium end-to-end test of examples/browser passed"
