@@ -31,7 +31,7 @@ impl<'a, S: Storage> Iter<'a, S> {
         }
         let segment = log.locate(from)?;
         let pos = match log.segment(segment) {
-            Some(s) => s.entry(from - s.base)?.pos,
+            Some(s) => s.position(from - s.base)?,
             None => HEADER_LEN,
         };
         Ok(Self {

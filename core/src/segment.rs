@@ -213,9 +213,55 @@ impl<F: StorageFile> Segment<F> {
 
     /// Reads the record at `offset`, which the caller checked lies in this
     /// segment.
+    ///
+    /// The index entry is trusted only as far as the frame it points to
+    /// checks: when it does not, the frame is looked for by walking the
+    /// store ([`Segment::walk_to`]), as iteration finds it. A crash can tear
+    /// an unsynced index entry that the fast check on open does not look at
+    /// (`FORMAT.md`, "Recovery on open"); `read` and iteration then still
+    /// agree, and a record whose frame is bad reads as `CORRUPT` either way.
     pub fn read(&self, offset: u64) -> Result<Record<'_>> {
         let entry = self.entry(offset - self.base)?;
-        self.store.read(entry.pos, offset)
+        match self.store.read(entry.pos, offset) {
+            Ok(record) => Ok(record),
+            Err(e) => match self.walk_to(offset - self.base) {
+                Some((pos, _)) if pos != entry.pos => self.store.read(pos, offset),
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// Where the frame of record `i` starts: its index entry's position when
+    /// the frame header there holds the record's offset (and fits in the
+    /// store), else where the walk of the store finds it, else (the frames
+    /// before it do not line up) the entry's position all the same, whose
+    /// read reports the corruption.
+    pub fn position(&self, i: u64) -> Result<u64> {
+        let entry = self.entry(i)?;
+        if self.store.frame_end(entry.pos, self.base + i).is_ok() {
+            return Ok(entry.pos);
+        }
+        Ok(self.walk_to(i).map_or(entry.pos, |(pos, _)| pos))
+    }
+
+    /// Walks the store's frame headers (no checksums) from its first frame
+    /// to record `i`: its position and the largest timestamp of the records
+    /// before it, or `None` when a frame before it does not line up (or it
+    /// is not there). O(records before `i`): only used when an index entry
+    /// does not check.
+    fn walk_to(&self, i: u64) -> Option<(u64, Option<u64>)> {
+        if i >= self.count {
+            return None;
+        }
+        let mut pos = HEADER_LEN;
+        let mut max_ts: Option<u64> = None;
+        for j in 0..i {
+            let (header, _) = self.store.frame_end(pos, self.base + j).ok()?;
+            max_ts = Some(max_ts.map_or(header.timestamp, |m| m.max(header.timestamp)));
+            pos += header.frame_len();
+        }
+        self.store.frame_end(pos, self.base + i).ok()?;
+        Some((pos, max_ts))
     }
 
     /// Index entry `i`, with a failed read reported as corruption.
@@ -249,10 +295,24 @@ impl<F: StorageFile> Segment<F> {
         if keep >= self.count {
             return Ok(());
         }
-        let pos = self.entry(keep)?.pos;
-        let max_ts = match keep {
-            0 => None,
-            k => Some(self.entry(k - 1)?.max_ts),
+        // Where record `keep` starts, checked as `read` checks it: a torn
+        // entry must never cut the store elsewhere.
+        let entry = self.entry(keep)?;
+        let (pos, max_ts) = if self.store.frame_end(entry.pos, self.base + keep).is_ok() {
+            let max_ts = match keep {
+                0 => None,
+                k => Some(self.entry(k - 1)?.max_ts),
+            };
+            (entry.pos, max_ts)
+        } else {
+            self.walk_to(keep).ok_or_else(|| Error::Corrupt {
+                segment: self.base,
+                offset: Some(self.base + keep),
+                reason: alloc::format!(
+                    "index entry points to {} and the store's frames do not line up before it",
+                    entry.pos
+                ),
+            })?
         };
         self.dirty = true;
         self.store.file.truncate(pos)?;
@@ -366,7 +426,8 @@ pub(crate) fn remove_files<S: Storage>(storage: &S, base: u64) -> Result<()> {
 
 /// Whether the first `written` index entries describe the whole store: the
 /// last entry's frame holds the right offset, ends exactly at the end of the
-/// store and (unless `sealed`) passes its checksum.
+/// store and (unless `sealed`) passes its checksum, and the entry's running
+/// maximum is at least that frame's timestamp.
 fn consistent<F: StorageFile>(
     store: &Store<F>,
     index: &Index<F>,
@@ -386,13 +447,15 @@ fn consistent<F: StorageFile>(
     let end = if sealed {
         store
             .frame_end(last.pos, offset)
-            .map(|(h, _)| h.frame_len())
+            .map(|(h, _)| (h.frame_len(), h.timestamp))
     } else {
         store
             .frame(last.pos, offset)
-            .map(|r| frame_len(r.payload.len()))
+            .map(|r| (frame_len(r.payload.len()), r.timestamp))
     };
-    Ok(end.is_ok_and(|len| last.pos + len == store.len()))
+    // The running maximum includes the last record's own time: an entry
+    // whose position survived a torn write but whose maximum did not is torn.
+    Ok(end.is_ok_and(|(len, ts)| last.pos + len == store.len() && last.max_ts >= ts))
 }
 
 #[cfg(test)]

@@ -263,3 +263,49 @@ fn recovery_never_removes_a_segment_before_what_replaces_it_is_durable() {
         );
     }
 }
+
+/// The fast check on open looks at the last index entry only. A power cut
+/// while an unsynced index page was written back can leave a middle entry
+/// torn (garbage) and the last one whole: `read` of that offset then
+/// returned `CORRUPT` while iteration, which follows the store's frames,
+/// returned the record, and the offsets after it read fine (a hole). Found
+/// as crash::power_cut_at_a_random_operation seed 15406 (and nine more in
+/// the long mode, in sealed segments too). The torn entry is made by hand
+/// here, in the active and in a sealed segment.
+#[test]
+fn a_torn_middle_index_entry_reads_as_iteration_does() {
+    let config = Config {
+        // Four 10-byte records per segment.
+        max_store_bytes: 24 + 4 * 34,
+        ..tiny()
+    };
+    for (segment, entry) in [(0u64, 1u64), (4, 2), (4, 0), (0, 0)] {
+        let storage = SimStorage::new(7);
+        let mut log = Log::open(storage.clone(), config).unwrap();
+        for i in 0..7u8 {
+            log.append(&[i; 10]).unwrap();
+        }
+        drop(log);
+        let name = file_name(segment, FileKind::Index);
+        let mut bytes = storage.live_bytes(&name).unwrap();
+        let at = 24 + 16 * entry as usize;
+        bytes[at..at + 16].copy_from_slice(&0x12dc_3a5b_77e1_0f88u64.to_le_bytes().repeat(2));
+        storage.set_file_bytes(&name, bytes);
+        let log = Log::open(storage, config).unwrap();
+        assert_eq!(log.next_offset(), 7);
+        let iterated: Vec<_> = log.records().map(|r| r.unwrap().payload.to_vec()).collect();
+        assert_eq!(iterated.len(), 7, "entry {entry} of segment {segment}");
+        for o in 0..7u8 {
+            let r = log.read(u64::from(o));
+            let r = r.unwrap_or_else(|e| panic!("entry {entry} of segment {segment}: {e}"));
+            assert_eq!(&*r.payload, &[o; 10]);
+            let from: Vec<_> = log
+                .iter(u64::from(o))
+                .unwrap()
+                .map(|r| r.unwrap().offset)
+                .collect();
+            assert_eq!(from, (u64::from(o)..7).collect::<Vec<_>>());
+        }
+        assert_eq!(log.offset_for_timestamp(0).unwrap(), Some(0));
+    }
+}
