@@ -93,8 +93,11 @@ pub fn table(results: &Results) -> String {
         }
         let _ = writeln!(out, "{row}");
     }
+    if !results.notes.is_empty() {
+        out.push('\n');
+    }
     for note in &results.notes {
-        let _ = writeln!(out, "\n- {note}");
+        let _ = writeln!(out, "- {note}");
     }
     out
 }

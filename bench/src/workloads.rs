@@ -250,10 +250,12 @@ pub fn run(
             engine.append(payload)?;
         }
         engine.close()?;
-        results.notes.push(format!(
-            "{name}: W5/W6 log of {n} records in {} store files",
-            segment_files(&dir)?
-        ));
+        let files = segment_files(&dir)?;
+        if files > 0 {
+            results.notes.push(format!(
+                "{name}: W5/W6 log of {n} records in {files} store files"
+            ));
+        }
         for _ in 0..options.reopens {
             let (len, t) = timed(|| {
                 engine.open(&dir, REOPEN_SEGMENT_BYTES)?;
