@@ -113,7 +113,7 @@ pub fn random_config(rng: &mut Rng) -> Config {
 pub type Value = (u64, Vec<u8>);
 
 /// What the log must hold, and may hold, at each offset.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Model {
     config: Config,
     /// Acknowledged records, `lowest..next`.
