@@ -611,6 +611,54 @@ mod tests {
     }
 
     #[test]
+    fn a_last_entry_whose_running_maximum_is_torn_is_rebuilt() {
+        for sealed in [false, true] {
+            let storage = MemoryStorage::new();
+            drop(filled(&storage, 0, &[5, 9, 7]));
+            // The position survived a torn write, the maximum did not.
+            edit(&storage, &file_name(0, FileKind::Index), |b| {
+                let at = entry_pos(2) as usize + 8;
+                b[at..at + 8].fill(0);
+            });
+            let (segment, repairs) = reopen(&storage, 0, sealed);
+            let segment = segment.unwrap();
+            assert_eq!(
+                repairs,
+                [Repair::IndexRebuilt {
+                    segment: 0,
+                    records: 3
+                }]
+            );
+            assert_eq!((segment.count, segment.max_ts), (3, Some(9)));
+            assert_eq!(segment.offset_for_timestamp(8).unwrap(), Some(1));
+        }
+    }
+
+    #[test]
+    fn a_torn_middle_entry_is_read_and_cut_through_the_store() {
+        for garbage in [0, 7, HEADER_LEN + 5, u64::MAX - 3] {
+            let storage = MemoryStorage::new();
+            drop(filled(&storage, 0, &[5, 9, 7, 8]));
+            edit(&storage, &file_name(0, FileKind::Index), |b| {
+                let at = entry_pos(2) as usize;
+                b[at..at + 8].copy_from_slice(&garbage.to_le_bytes());
+            });
+            let (segment, repairs) = reopen(&storage, 0, true);
+            let mut segment = segment.unwrap();
+            assert!(
+                repairs.is_empty(),
+                "the fast check sees the last entry only"
+            );
+            assert_eq!(&*segment.read(2).unwrap().payload, &[2; 10]);
+            assert_eq!(segment.position(2).unwrap(), HEADER_LEN + 2 * frame_len(10));
+            segment.truncate(2).unwrap();
+            assert_eq!(segment.store.len(), HEADER_LEN + 2 * frame_len(10));
+            assert_eq!((segment.count, segment.max_ts), (2, Some(9)));
+            assert_eq!(&*segment.read(1).unwrap().payload, &[1; 10]);
+        }
+    }
+
+    #[test]
     fn a_bad_last_frame_is_kept_when_sealed_and_cut_when_active() {
         let storage = MemoryStorage::new();
         drop(filled(&storage, 0, &[1, 2, 3]));
