@@ -118,9 +118,10 @@ pub fn machine(dir: &Path) -> String {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "unknown kernel".into());
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     format!(
         "{cpu}, {cores} cores, Linux {kernel}, {} at {}",
-        file_system(dir).unwrap_or_else(|| "unknown file system".into()),
+        file_system(&dir).unwrap_or_else(|| "unknown file system".into()),
         dir.display()
     )
 }
