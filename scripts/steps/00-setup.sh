@@ -15,6 +15,8 @@ for component in miri rust-src; do
   grep -q "^$component" <<<"$nightly_components" || rustup +nightly component add "$component"
 done
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
+# cargo-fuzz: step 70-fuzz runs each fuzz target briefly (~30 s to build).
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 # strace: the CLI's --sync test counts fsync calls with it.
 if ! command -v strace >/dev/null; then
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace; } >/dev/null
