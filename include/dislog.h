@@ -138,8 +138,10 @@ enum dislog_sync_mode
  {
     /**
      * Only on `dislog_sync` and `dislog_close`. A machine crash may lose
-     * everything appended since the last sync (a crash of the process
-     * alone loses nothing that `dislog_flush` or an append returned from).
+     * everything appended since the last sync; a crash of the process
+     * alone loses the records still in the append buffer (less than
+     * 256 KiB of them: everything since the last `dislog_flush` or
+     * `dislog_sync` that the buffer has not yet written out).
      */
     DISLOG_SYNC_MANUAL = 0,
     /**

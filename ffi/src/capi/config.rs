@@ -13,8 +13,10 @@ use super::status::dislog_status;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum dislog_sync_mode {
     /// Only on `dislog_sync` and `dislog_close`. A machine crash may lose
-    /// everything appended since the last sync (a crash of the process
-    /// alone loses nothing that `dislog_flush` or an append returned from).
+    /// everything appended since the last sync; a crash of the process
+    /// alone loses the records still in the append buffer (less than
+    /// 256 KiB of them: everything since the last `dislog_flush` or
+    /// `dislog_sync` that the buffer has not yet written out).
     DISLOG_SYNC_MANUAL = 0,
     /// After every append and every batch, before it returns: an
     /// acknowledged record survives any crash.
