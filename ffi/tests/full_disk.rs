@@ -126,3 +126,54 @@ fn an_open_that_fails_on_a_full_disk_leaves_nothing_behind() {
     assert_eq!(after, before, "a failed open left files or directories");
     drop(fs);
 }
+
+/// Remounts `at` read-only.
+fn remount_read_only(at: &Path) -> bool {
+    Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(at)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn a_read_only_file_system_is_a_clear_permission_error_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(fs) = Tmpfs::mount(&tmp.path().join("mnt")) else {
+        eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+        return;
+    };
+    let dir = fs.0.join("log");
+    let log = Log::open(&dir, config()).unwrap();
+    for i in 0..20 {
+        log.append(&record(i)).unwrap();
+    }
+    log.close().unwrap();
+    let before: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(remount_read_only(&fs.0), "remount read-only");
+
+    // Root bypasses file modes, not a read-only mount: the writer's open
+    // is refused with the path, a new log cannot be made, nothing changes.
+    let err = Log::open(&dir, config()).unwrap_err();
+    let dislog::Error::Storage(storage) = &err else {
+        panic!("not a storage error: {err}")
+    };
+    assert_eq!(storage.kind(), StorageErrorKind::PermissionDenied, "{err}");
+    assert!(err.to_string().contains(&*dir.to_string_lossy()), "{err}");
+    let err = Log::open(fs.0.join("new"), config()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Io, "{err}");
+    assert!(!fs.0.join("new").exists());
+    let after: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(before.len(), after.len());
+
+    // Reading needs no write: a read-only open sees every record.
+    let log = Log::open_read_only(&dir, config()).unwrap();
+    assert_eq!(log.next_offset(), 20);
+    assert_eq!(log.read(7).unwrap().payload.as_ref(), record(7).as_slice());
+}
