@@ -66,6 +66,7 @@ fn golden() -> Vec<(String, Vec<u8>)> {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "reads fixture files from disk")]
 fn golden_v1_log_opens_and_reads_back() {
     if std::env::var_os("DISLOG_BLESS").is_some() {
         std::fs::create_dir_all(dir()).unwrap();
@@ -94,6 +95,7 @@ fn golden_v1_log_opens_and_reads_back() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "reads fixture files from disk")]
 fn this_build_writes_the_golden_bytes() {
     assert_eq!(
         files(&write()),
