@@ -9,12 +9,7 @@ cd "$(dirname "$0")/../.."
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 start=$SECONDS
-# Skipped under miri until core/src/iter.rs trims it under cfg(miri): its
-# nine 300 KB records cost ~3 minutes of checksumming in miri alone. The
-# iterator's window code still runs under miri through iter.rs's other tests
-# and every integration test that iterates. It runs natively in 99-tests.
-skip=(--skip iter::tests::windows_yield_every_record_whatever_its_size)
-if ! cargo +nightly miri test -p dislog-core --locked -- "${skip[@]}" >"$out" 2>&1; then
+if ! cargo +nightly miri test -p dislog-core --locked >"$out" 2>&1; then
   cat "$out" >&2
   echo "60-miri: 'cargo +nightly miri test -p dislog-core --locked' failed" >&2
   exit 1
@@ -27,4 +22,4 @@ if (( binaries == 0 || passed == 0 )); then
   echo "60-miri: no test ran under miri" >&2
   exit 1
 fi
-echo "miri: dislog-core's tests ran with no undefined behaviour: $passed passed, $ignored ignored (fixture files), $skipped skipped (too slow) across $binaries test binaries in $((SECONDS - start)) s"
+echo "miri: dislog-core's tests ran with no undefined behaviour: $passed passed, $ignored ignored (fixture files) across $binaries test binaries in $((SECONDS - start)) s"
