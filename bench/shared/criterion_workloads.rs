@@ -42,6 +42,25 @@ pub trait BenchLog: Sized {
     fn reopen(self) -> Self;
 }
 
+/// The write methods of a [`BenchLog`] impl whose `log` field has
+/// `append`, `append_batch` and `flush` returning `Result`s.
+macro_rules! delegate_writes {
+    () => {
+        fn append(&mut self, payload: &[u8]) {
+            self.log.append(payload).expect("append");
+        }
+
+        fn append_batch(&mut self, batch: &[&[u8]]) {
+            self.log.append_batch(batch).expect("append_batch");
+        }
+
+        fn flush(&mut self) {
+            self.log.flush().expect("flush");
+        }
+    };
+}
+pub(crate) use delegate_writes;
+
 fn fill<L: BenchLog>(log: &mut L, payloads: &Payloads, records: u64) {
     for i in 0..records {
         log.append(payloads.get(i));

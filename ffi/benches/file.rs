@@ -43,17 +43,7 @@ impl BenchLog for FileLog {
         Self { log, config, dir }
     }
 
-    fn append(&mut self, payload: &[u8]) {
-        self.log.append(payload).expect("append");
-    }
-
-    fn append_batch(&mut self, batch: &[&[u8]]) {
-        self.log.append_batch(batch).expect("append_batch");
-    }
-
-    fn flush(&mut self) {
-        self.log.flush().expect("flush");
-    }
+    workloads::delegate_writes!();
 
     fn read_len(&self, offset: u64) -> usize {
         self.log

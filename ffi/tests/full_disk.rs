@@ -28,6 +28,18 @@ impl Tmpfs {
     }
 }
 
+impl Tmpfs {
+    /// A tmpfs at `dir/mnt`, or `None` (saying the test is skipped) where
+    /// mounting is refused.
+    fn mount_or_skip(dir: &Path) -> Option<Self> {
+        let fs = Self::mount(&dir.join("mnt"));
+        if fs.is_none() {
+            eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+        }
+        fs
+    }
+}
+
 impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(&self.0).status();
@@ -51,8 +63,7 @@ fn record(i: u64) -> Vec<u8> {
 #[test]
 fn a_full_disk_is_a_clear_error_and_recovery_keeps_a_prefix() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some(fs) = Tmpfs::mount(&tmp.path().join("mnt")) else {
-        eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+    let Some(fs) = Tmpfs::mount_or_skip(tmp.path()) else {
         return;
     };
     let dir = fs.0.join("log");
@@ -96,8 +107,7 @@ fn a_full_disk_is_a_clear_error_and_recovery_keeps_a_prefix() {
 #[test]
 fn an_open_that_fails_on_a_full_disk_leaves_nothing_behind() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some(fs) = Tmpfs::mount(&tmp.path().join("mnt")) else {
-        eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+    let Some(fs) = Tmpfs::mount_or_skip(tmp.path()) else {
         return;
     };
     // Fill the file system to the last block.
@@ -139,8 +149,7 @@ fn remount_read_only(at: &Path) -> bool {
 #[test]
 fn a_read_only_file_system_is_a_clear_permission_error_and_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some(fs) = Tmpfs::mount(&tmp.path().join("mnt")) else {
-        eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+    let Some(fs) = Tmpfs::mount_or_skip(tmp.path()) else {
         return;
     };
     let dir = fs.0.join("log");
