@@ -148,6 +148,21 @@ fn check(what: &str, got: u64, want: u64) -> BenchResult<()> {
     }
 }
 
+/// Times opening the log in `dir` until its first read works (W5, W6),
+/// checking that read.
+fn reopen(engine: &mut dyn Engine, dir: &Path, workload: &str) -> BenchResult<Duration> {
+    let (len, t) = timed(|| {
+        engine.open(dir, REOPEN_SEGMENT_BYTES)?;
+        engine.read(0)
+    })?;
+    check(
+        &format!("{} {workload} first read", engine.name()),
+        len as u64,
+        100,
+    )?;
+    Ok(t)
+}
+
 /// Runs every workload on every engine.
 pub fn run(
     options: &Options,
@@ -257,11 +272,7 @@ pub fn run(
             ));
         }
         for _ in 0..options.reopens {
-            let (len, t) = timed(|| {
-                engine.open(&dir, REOPEN_SEGMENT_BYTES)?;
-                engine.read(0)
-            })?;
-            check(&format!("{name} W5 first read"), len as u64, 100)?;
+            let t = reopen(engine.as_mut(), &dir, "W5")?;
             results.add(Workload::W5Reopen, e, t);
             engine.close()?;
         }
@@ -272,11 +283,7 @@ pub fn run(
             engine.append(small.get(0))?;
             engine.flush()?;
             engine.abandon();
-            let (len, t) = timed(|| {
-                engine.open(&dir, REOPEN_SEGMENT_BYTES)?;
-                engine.read(0)
-            })?;
-            check(&format!("{name} W6 first read"), len as u64, 100)?;
+            let t = reopen(engine.as_mut(), &dir, "W6")?;
             results.add(Workload::W6ReopenUnclean, e, t);
         }
         engine.close()?;
