@@ -40,7 +40,7 @@ const FIRST_PAYLOAD: u64 = 48;
 fn stat_text_and_json() {
     let (_dir, log) = small_segments(100);
     let json: serde_json::Value = serde_json::from_str(&ok(&["stat", s(&log), "--json"])).unwrap();
-    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["format_version"], 2);
     assert_eq!(json["records"], 100);
     assert_eq!(json["lowest_offset"], 0);
     assert_eq!(json["highest_offset"], 99);
@@ -68,7 +68,7 @@ fn stat_text_and_json() {
         json["store_bytes"].as_u64().unwrap() + json["index_bytes"].as_u64().unwrap()
     );
     let text = ok(&["stat", s(&log)]);
-    assert!(text.contains("format         version 1"), "{text}");
+    assert!(text.contains("format         version 2"), "{text}");
     assert!(
         text.contains("records        100 (offsets 0 to 99, next 100)"),
         "{text}"

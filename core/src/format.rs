@@ -7,8 +7,14 @@ use alloc::string::String;
 use crate::error::Error;
 use crate::storage::FileKind;
 
-/// The format version this crate writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this crate writes. It reads every version from
+/// [`OLDEST_FORMAT_VERSION`] to this one: version 2 checksums frames and
+/// snapshots with CRC-32C where version 1 used CRC-32 (IEEE); nothing else
+/// differs.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The oldest format version this crate reads.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 
 /// Length of the header at the start of every store and index file.
 pub const HEADER_LEN: u64 = 24;
@@ -54,10 +60,15 @@ pub fn parse_file_name(name: &str) -> Option<(u64, FileKind)> {
 
 /// The header of a store or index file.
 pub fn encode_header(kind: FileKind, base: u64) -> [u8; HEADER_LEN as usize] {
+    encode_versioned_header(kind, base, FORMAT_VERSION)
+}
+
+/// The header of a store or index file of format `version`.
+fn encode_versioned_header(kind: FileKind, base: u64, version: u32) -> [u8; HEADER_LEN as usize] {
     let mut out = [0; HEADER_LEN as usize];
     out[..8].copy_from_slice(magic(kind));
-    out[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-    // Bytes 12..16 are reserved flags, zero in version 1.
+    out[8..12].copy_from_slice(&version.to_le_bytes());
+    // Bytes 12..16 are reserved flags, zero in every version so far.
     out[16..24].copy_from_slice(&base.to_le_bytes());
     out
 }
@@ -72,24 +83,30 @@ fn magic(kind: FileKind) -> &'static [u8; 8] {
 /// What a file's first bytes say.
 #[derive(Debug, PartialEq, Eq)]
 pub enum HeaderState {
-    /// A valid header for this kind and base.
-    Valid,
+    /// A valid header for this kind and base, of a version this build reads.
+    Valid {
+        /// The header's format version.
+        version: u32,
+    },
     /// Fewer than [`HEADER_LEN`] bytes, or all zero: a file whose creation
     /// was cut short by a crash.
     Unwritten,
 }
 
 /// Whether `bytes`, a file's first bytes, could be the header written for
-/// `kind` and `base` as a crash left it: every byte present (at most
-/// [`HEADER_LEN`]) is the one written or zero. A valid header, an all-zero
-/// or short one and a partly written one qualify; a foreign file or the
-/// header of another version, flags or base does not.
+/// `kind` and `base` (by this build or an older one) as a crash left it:
+/// every byte present (at most [`HEADER_LEN`]) is the one written or zero.
+/// A valid header, an all-zero or short one and a partly written one
+/// qualify; a foreign file or the header of an unknown version, flags or
+/// base does not.
 pub fn torn_header(kind: FileKind, base: u64, bytes: &[u8]) -> bool {
-    let written = encode_header(kind, base);
-    bytes
-        .iter()
-        .zip(written.iter())
-        .all(|(&b, &w)| b == w || b == 0)
+    (OLDEST_FORMAT_VERSION..=FORMAT_VERSION).any(|version| {
+        let written = encode_versioned_header(kind, base, version);
+        bytes
+            .iter()
+            .zip(written.iter())
+            .all(|(&b, &w)| b == w || b == 0)
+    })
 }
 
 /// Checks a file's header against its kind and the base offset from its name.
@@ -117,9 +134,10 @@ pub fn check_header(
         )));
     }
     let version = read_u32(header, 8);
-    if version != FORMAT_VERSION {
+    if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(bad(format!(
-            "format version {version} is not supported (this build reads version {FORMAT_VERSION})"
+            "format version {version} is not supported (this build reads versions \
+             {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION})"
         )));
     }
     let flags = read_u32(header, 12);
@@ -132,7 +150,7 @@ pub fn check_header(
             "header says base offset {header_base} but the file name says {base}"
         )));
     }
-    Ok(HeaderState::Valid)
+    Ok(HeaderState::Valid { version })
 }
 
 /// Reads a little-endian `u32` at `at`; the caller guarantees the length.
@@ -185,8 +203,16 @@ mod tests {
         let h = encode_header(FileKind::Index, 7);
         assert_eq!(
             check_header("f", FileKind::Index, 7, &h).unwrap(),
-            HeaderState::Valid
+            HeaderState::Valid {
+                version: FORMAT_VERSION
+            }
         );
+        let v1 = encode_versioned_header(FileKind::Store, 7, 1);
+        assert_eq!(
+            check_header("f", FileKind::Store, 7, &v1).unwrap(),
+            HeaderState::Valid { version: 1 }
+        );
+        assert!(torn_header(FileKind::Store, 7, &v1[..12]));
         assert_eq!(
             check_header("f", FileKind::Index, 7, &h[..10]).unwrap(),
             HeaderState::Unwritten
@@ -207,10 +233,13 @@ mod tests {
         assert!(!torn_header(FileKind::Store, 7, &h));
         assert!(!torn_header(FileKind::Index, 6, &h));
         assert!(!torn_header(FileKind::Index, 7, b"#!/bin/sh\necho hi"));
-        let mut v2 = h;
-        v2[8] = 2;
-        assert!(!torn_header(FileKind::Index, 7, &v2));
-        let err = check_header("f", FileKind::Index, 7, &v2).unwrap_err();
-        assert!(alloc::format!("{err}").contains("version 2"));
+        let mut v3 = h;
+        v3[8] = 3;
+        assert!(!torn_header(FileKind::Index, 7, &v3));
+        let err = check_header("f", FileKind::Index, 7, &v3).unwrap_err();
+        assert!(alloc::format!("{err}").contains("version 3"), "{err}");
+        let mut v0 = h;
+        v0[8] = 0;
+        assert!(check_header("f", FileKind::Index, 7, &v0).is_err());
     }
 }

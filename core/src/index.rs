@@ -55,7 +55,7 @@ impl<F: StorageFile> Index<F> {
         file.read_into(0, &mut header[..have])?;
         Ok(
             match check_header(name, FileKind::Index, base, &header[..have]) {
-                Ok(HeaderState::Valid) => Some(Self { file }),
+                Ok(HeaderState::Valid { .. }) => Some(Self { file }),
                 _ => None,
             },
         )

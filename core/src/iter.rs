@@ -3,6 +3,7 @@
 use alloc::borrow::Cow;
 use alloc::vec::Vec;
 
+use crate::checksum::Checksum;
 use crate::error::{Error, Result};
 use crate::format::HEADER_LEN;
 use crate::log::Log;
@@ -40,13 +41,13 @@ impl<'a> Window<'a> {
 
     /// The record whose whole frame lies at the start of `bytes`, which
     /// [`Window::from`] returned for `pos`: borrowed when the window is.
-    fn record(&self, bytes: &[u8], offset: u64) -> Option<Record<'a>> {
+    fn record(&self, bytes: &[u8], offset: u64, checksum: Checksum) -> Option<Record<'a>> {
         let head: &[u8; FRAME_HEADER_LEN as usize] =
             bytes.get(..FRAME_HEADER_LEN as usize)?.try_into().ok()?;
         let header = FrameHeader::decode(head);
         let len = usize::try_from(header.frame_len()).ok()?;
         let frame = bytes.get(..len)?;
-        if header.offset != offset || !header.checks_frame(frame) {
+        if header.offset != offset || !header.checks_frame(frame, checksum) {
             return None;
         }
         let payload = match self {
@@ -76,6 +77,8 @@ pub struct Iter<'a, S: Storage> {
     log: &'a Log<S>,
     /// Store bytes read ahead in the current segment.
     window: Window<'a>,
+    /// The checksum of the window's store.
+    checksum: Checksum,
     /// Bytes of the next window.
     window_len: u64,
     segment: usize,
@@ -100,6 +103,7 @@ impl<'a, S: Storage> Iter<'a, S> {
         Ok(Self {
             log,
             window: Window::Empty,
+            checksum: Checksum::Crc32c,
             window_len: FIRST_WINDOW,
             segment,
             pos,
@@ -113,6 +117,7 @@ impl<'a, S: Storage> Iter<'a, S> {
         Self {
             log,
             window: Window::Empty,
+            checksum: Checksum::Crc32c,
             window_len: FIRST_WINDOW,
             segment: 0,
             pos: HEADER_LEN,
@@ -139,12 +144,13 @@ impl<'a, S: Storage> Iter<'a, S> {
     /// valid frame.
     fn window_record(&self) -> Option<Record<'a>> {
         let bytes = self.window.from(self.pos)?;
-        self.window.record(bytes, self.offset)
+        self.window.record(bytes, self.offset, self.checksum)
     }
 
     /// Reads the window anew from the current position of `segment`.
     fn refill(&mut self, segment: &'a crate::segment::Segment<S::File>) {
         let file = &segment.store.file;
+        self.checksum = segment.store.checksum;
         let len = file.len().saturating_sub(self.pos).min(self.window_len);
         self.window_len = (self.window_len * 2).min(WINDOW);
         self.window = match usize::try_from(len).map(|len| file.read_at(self.pos, len)) {

@@ -26,6 +26,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[allow(unsafe_code)] // The CRC-32C instruction (x86-64); see the module docs.
+mod checksum;
 mod config;
 mod error;
 mod format;

@@ -460,7 +460,13 @@ impl<S: Storage> Log<S> {
                 pos: segment.store.len(),
                 max_ts,
             };
-            encode_frame(&mut frame, segment.next_offset(), timestamp, payload);
+            encode_frame(
+                &mut frame,
+                segment.next_offset(),
+                timestamp,
+                payload,
+                segment.store.checksum,
+            );
             segment.append(&frame, &entry.encode(), 1, max_ts)
         });
         self.keep_frames(frame);
@@ -506,7 +512,13 @@ impl<S: Storage> Log<S> {
                 }
                 .encode(),
             );
-            encode_frame(&mut frames, segment.base + count, timestamp, payload);
+            encode_frame(
+                &mut frames,
+                segment.base + count,
+                timestamp,
+                payload,
+                segment.store.checksum,
+            );
             store_len += len;
             n += 1;
         }

@@ -4,7 +4,7 @@
 //!
 //! | bytes  | field      | meaning                                           |
 //! |--------|------------|---------------------------------------------------|
-//! | 0..4   | `crc`      | CRC-32 (IEEE) of bytes 4.. of the frame            |
+//! | 0..4   | `crc`      | checksum of bytes 4.. of the frame (CRC-32C; CRC-32 in version 1 stores) |
 //! | 4..8   | `len`      | payload length                                    |
 //! | 8..16  | `offset`   | the record's offset                               |
 //! | 16..24 | `timestamp`| milliseconds since the Unix epoch (or caller's)   |
@@ -13,6 +13,7 @@
 use alloc::borrow::Cow;
 use alloc::vec::Vec;
 
+use crate::checksum::Checksum;
 use crate::format::{read_u32, read_u64};
 
 /// Length of a record frame's header.
@@ -66,15 +67,26 @@ impl FrameHeader {
         frame_len(self.len as usize)
     }
 
-    /// Whether `payload` is the one this header was written for.
-    pub fn checks(&self, header: &[u8; FRAME_HEADER_LEN as usize], payload: &[u8]) -> bool {
-        checksum(&header[4..], payload) == self.crc
+    /// Whether `payload` is the one this header was written for, under the
+    /// store's (or snapshot's) checksum.
+    pub fn checks(
+        &self,
+        header: &[u8; FRAME_HEADER_LEN as usize],
+        payload: &[u8],
+        checksum: Checksum,
+    ) -> bool {
+        let mut h = checksum.hasher();
+        h.update(&header[4..]);
+        h.update(payload);
+        h.finalize() == self.crc
     }
 
     /// Whether `frame` (header and payload, contiguous) is the frame this
     /// header was decoded from: one checksum pass over bytes 4.. .
-    pub fn checks_frame(&self, frame: &[u8]) -> bool {
-        frame.get(4..).is_some_and(|tail| crc32(tail) == self.crc)
+    pub fn checks_frame(&self, frame: &[u8], checksum: Checksum) -> bool {
+        frame
+            .get(4..)
+            .is_some_and(|tail| checksum.of(tail) == self.crc)
     }
 }
 
@@ -83,35 +95,20 @@ pub fn frame_len(len: usize) -> u64 {
     FRAME_HEADER_LEN + len as u64
 }
 
-/// A fresh hasher. `crc32fast::Hasher::new()` detects the CPU's features
-/// on every call; cloning one made once skips that (a fifth of the
-/// checksum's instructions on a 100-byte record).
-fn hasher() -> crc32fast::Hasher {
-    static PROTOTYPE: spin::Once<crc32fast::Hasher> = spin::Once::new();
-    PROTOTYPE.call_once(crc32fast::Hasher::new).clone()
-}
-
-/// CRC-32 (IEEE) of `bytes`.
-pub(crate) fn crc32(bytes: &[u8]) -> u32 {
-    let mut h = hasher();
-    h.update(bytes);
-    h.finalize()
-}
-
-fn checksum(header_tail: &[u8], payload: &[u8]) -> u32 {
-    let mut h = hasher();
-    h.update(header_tail);
-    h.update(payload);
-    h.finalize()
-}
-
-/// Appends the frame of one record to `out`. The payload length must fit in
-/// a `u32` (the log checks it against `max_record_bytes` first).
+/// Appends the frame of one record to `out`, checksummed with `checksum`
+/// (the store's). The payload length must fit in a `u32` (the log checks it
+/// against `max_record_bytes` first).
 ///
 /// The header and payload are laid down first and the checksum computed
 /// over them in one pass: one call over 120 bytes costs about half of two
 /// calls over 20 and 100.
-pub(crate) fn encode_frame(out: &mut Vec<u8>, offset: u64, timestamp: u64, payload: &[u8]) {
+pub(crate) fn encode_frame(
+    out: &mut Vec<u8>,
+    offset: u64,
+    timestamp: u64,
+    payload: &[u8],
+    checksum: Checksum,
+) {
     let mut header = [0u8; FRAME_HEADER_LEN as usize];
     header[4..8].copy_from_slice(&(payload.len() as u32).to_le_bytes());
     header[8..16].copy_from_slice(&offset.to_le_bytes());
@@ -120,7 +117,7 @@ pub(crate) fn encode_frame(out: &mut Vec<u8>, offset: u64, timestamp: u64, paylo
     out.reserve(header.len() + payload.len());
     out.extend_from_slice(&header);
     out.extend_from_slice(payload);
-    let crc = crc32(&out[start + 4..]);
+    let crc = checksum.of(&out[start + 4..]);
     out[start..start + 4].copy_from_slice(&crc.to_le_bytes());
 }
 
@@ -128,9 +125,11 @@ pub(crate) fn encode_frame(out: &mut Vec<u8>, offset: u64, timestamp: u64, paylo
 mod tests {
     use super::*;
 
-    fn frame(offset: u64, ts: u64, payload: &[u8]) -> Vec<u8> {
+    const BOTH: [Checksum; 2] = [Checksum::Crc32, Checksum::Crc32c];
+
+    fn frame(offset: u64, ts: u64, payload: &[u8], checksum: Checksum) -> Vec<u8> {
         let mut out = Vec::new();
-        encode_frame(&mut out, offset, ts, payload);
+        encode_frame(&mut out, offset, ts, payload, checksum);
         out
     }
 
@@ -142,32 +141,39 @@ mod tests {
 
     #[test]
     fn frame_round_trips() {
-        let f = frame(42, 1_700_000_000_000, b"hello");
-        assert_eq!(f.len() as u64, frame_len(5));
-        let (h, payload) = split(&f);
-        let header = FrameHeader::decode(&h);
-        assert_eq!(header.len, 5);
-        assert_eq!(header.offset, 42);
-        assert_eq!(header.timestamp, 1_700_000_000_000);
-        assert!(header.checks(&h, payload));
-        assert!(header.checks_frame(&f));
-        assert!(!header.checks_frame(&f[..f.len() - 1]));
+        for checksum in BOTH {
+            let f = frame(42, 1_700_000_000_000, b"hello", checksum);
+            assert_eq!(f.len() as u64, frame_len(5));
+            let (h, payload) = split(&f);
+            let header = FrameHeader::decode(&h);
+            assert_eq!(header.len, 5);
+            assert_eq!(header.offset, 42);
+            assert_eq!(header.timestamp, 1_700_000_000_000);
+            assert!(header.checks(&h, payload, checksum));
+            assert!(header.checks_frame(&f, checksum));
+            assert!(!header.checks_frame(&f[..f.len() - 1], checksum));
+        }
+        // A frame checks only under the checksum it was written with.
+        let f = frame(42, 7, b"hello", Checksum::Crc32c);
+        assert!(!FrameHeader::decode(&split(&f).0).checks_frame(&f, Checksum::Crc32));
     }
 
     #[test]
     fn every_flipped_bit_is_detected() {
-        let f = frame(7, 9, b"payload bytes");
-        for byte in 0..f.len() {
-            for bit in 0..8 {
-                let mut g = f.clone();
-                g[byte] ^= 1 << bit;
-                let (h, payload) = split(&g);
-                let header = FrameHeader::decode(&h);
-                let same_len = header.len as usize == payload.len();
-                assert!(
-                    !(same_len && header.checks(&h, payload)),
-                    "flip of bit {bit} in byte {byte} went unnoticed"
-                );
+        for checksum in BOTH {
+            let f = frame(7, 9, b"payload bytes", checksum);
+            for byte in 0..f.len() {
+                for bit in 0..8 {
+                    let mut g = f.clone();
+                    g[byte] ^= 1 << bit;
+                    let (h, payload) = split(&g);
+                    let header = FrameHeader::decode(&h);
+                    let same_len = header.len as usize == payload.len();
+                    assert!(
+                        !(same_len && header.checks(&h, payload, checksum)),
+                        "{checksum:?}: flip of bit {bit} in byte {byte} went unnoticed"
+                    );
+                }
             }
         }
     }
@@ -175,22 +181,34 @@ mod tests {
     #[test]
     fn zeroed_frame_does_not_check() {
         let h = [0; 24];
-        assert!(!FrameHeader::decode(&h).checks(&h, &[]));
+        for checksum in BOTH {
+            assert!(!FrameHeader::decode(&h).checks(&h, &[], checksum));
+        }
     }
 
     #[test]
     fn golden_frame_bytes() {
         // Pins the on-disk layout of FORMAT.md: any change here is a format change.
-        let f = frame(1, 2, b"ab");
+        for (checksum, crc) in [
+            (Checksum::Crc32, crc32fast::hash as fn(&[u8]) -> u32),
+            (Checksum::Crc32c, crate::checksum::crc32c),
+        ] {
+            let f = frame(1, 2, b"ab", checksum);
+            assert_eq!(
+                &f[4..],
+                &[2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, b'a', b'b']
+            );
+            let (h, _) = split(&f);
+            assert_eq!(
+                FrameHeader::decode(&h).crc,
+                crc(&f[4..]),
+                "crc covers bytes 4.. of the frame"
+            );
+        }
         assert_eq!(
-            &f[4..],
-            &[2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, b'a', b'b']
-        );
-        let (h, _) = split(&f);
-        assert_eq!(
-            FrameHeader::decode(&h).crc,
-            crc32fast::hash(&f[4..]),
-            "crc covers bytes 4.. of the frame"
+            frame(1, 2, b"ab", Checksum::Crc32c)[..4],
+            0x05B1_7639u32.to_le_bytes(),
+            "CRC-32C of the golden frame"
         );
     }
 }

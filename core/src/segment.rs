@@ -6,6 +6,7 @@
 
 use alloc::vec::Vec;
 
+use crate::checksum::Checksum;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::format::{check_header, file_name, torn_header, HEADER_LEN, INDEX_ENTRY_LEN};
@@ -383,8 +384,16 @@ fn open_store<F: StorageFile>(
         if check_header(name, FileKind::Store, base, &header).is_err()
             && torn_header(FileKind::Store, base, &header)
         {
-            let raw = Store { file, base };
-            let holds_a_record = raw.frame(HEADER_LEN, base).is_ok();
+            // The header's version is unknown: a first frame under either
+            // checksum is a record.
+            let mut raw = Store {
+                file,
+                base,
+                checksum: Checksum::Crc32c,
+            };
+            let mut holds_a_record = raw.frame(HEADER_LEN, base).is_ok();
+            raw.checksum = Checksum::Crc32;
+            holds_a_record |= raw.frame(HEADER_LEN, base).is_ok();
             file = raw.file;
             if !holds_a_record {
                 // Store::open writes the header of a file cut to nothing.
@@ -479,7 +488,13 @@ mod tests {
         let mut segment = Segment::create(storage, &config(), base).unwrap();
         for (i, &t) in (0u64..).zip(ts) {
             let mut frame = Vec::new();
-            encode_frame(&mut frame, base + i, t, &[i as u8; 10]);
+            encode_frame(
+                &mut frame,
+                base + i,
+                t,
+                &[i as u8; 10],
+                segment.store.checksum,
+            );
             let max_ts = segment.max_ts.map_or(t, |m| m.max(t));
             let entry = Entry {
                 pos: segment.store.len(),
@@ -724,12 +739,18 @@ mod tests {
         assert!(matches!(segment, Err(Error::Format { .. })));
         // So are they over a valid frame, and a header that is not ours.
         let mut with_frame = torn;
-        encode_frame(&mut with_frame, 7, 1, b"kept");
+        encode_frame(
+            &mut with_frame,
+            7,
+            1,
+            b"kept",
+            crate::checksum::Checksum::Crc32c,
+        );
         storage.set_file_bytes(&store, with_frame).unwrap();
         let (segment, _) = reopen(&storage, 7, false);
         assert!(matches!(segment, Err(Error::Format { .. })));
         let mut foreign = header.to_vec();
-        foreign[8] = 2;
+        foreign[8] = 3;
         storage.set_file_bytes(&store, foreign).unwrap();
         let (segment, _) = reopen(&storage, 7, false);
         assert!(matches!(segment, Err(Error::Format { .. })));

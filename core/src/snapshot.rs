@@ -8,9 +8,10 @@
 use alloc::format;
 use alloc::vec::Vec;
 
+use crate::checksum::{Checksum, Hasher};
 use crate::config::{Config, SyncPolicy};
 use crate::error::{Error, Result};
-use crate::format::{parse_file_name, read_u32, read_u64, FORMAT_VERSION};
+use crate::format::{parse_file_name, read_u32, read_u64, FORMAT_VERSION, OLDEST_FORMAT_VERSION};
 use crate::iter::Iter;
 use crate::log::Log;
 use crate::record::{encode_frame, frame_len, FrameHeader, FRAME_HEADER_LEN};
@@ -24,6 +25,10 @@ pub const SNAPSHOT_END_MAGIC: [u8; 8] = *b"DSLGSEND";
 pub const SNAPSHOT_HEADER_LEN: usize = 32;
 /// Length of a snapshot's trailer.
 pub const SNAPSHOT_TRAILER_LEN: usize = 24;
+
+/// The checksum of the snapshots this build writes (those of
+/// [`FORMAT_VERSION`]).
+const WRITTEN: Checksum = Checksum::Crc32c;
 
 /// Size of the chunks a [`SnapshotReader`] yields (one record may exceed it).
 const CHUNK: usize = 1 << 20;
@@ -52,7 +57,7 @@ pub struct SnapshotReader<'a, S: Storage> {
     first: u64,
     next: u64,
     count: u64,
-    hasher: crc32fast::Hasher,
+    hasher: Hasher,
     started: bool,
     done: bool,
 }
@@ -64,7 +69,7 @@ impl<'a, S: Storage> SnapshotReader<'a, S> {
             first: log.lowest_offset().unwrap_or(log.next_offset()),
             next: log.next_offset(),
             count: 0,
-            hasher: crc32fast::Hasher::new(),
+            hasher: WRITTEN.hasher(),
             started: false,
             done: false,
         }
@@ -85,14 +90,20 @@ impl<'a, S: Storage> SnapshotReader<'a, S> {
                 Some(record) => {
                     let record = record?;
                     reserve(&mut chunk, frame_len(record.payload.len()))?;
-                    encode_frame(&mut chunk, record.offset, record.timestamp, &record.payload);
+                    encode_frame(
+                        &mut chunk,
+                        record.offset,
+                        record.timestamp,
+                        &record.payload,
+                        WRITTEN,
+                    );
                     self.count += 1;
                 }
                 None => {
                     chunk.extend_from_slice(&SNAPSHOT_END_MAGIC);
                     chunk.extend_from_slice(&self.count.to_le_bytes());
                     self.hasher.update(&chunk);
-                    let crc = self.hasher.clone().finalize();
+                    let crc = self.hasher.finalize();
                     chunk.extend_from_slice(&crc.to_le_bytes());
                     chunk.extend_from_slice(&0u32.to_le_bytes());
                     self.done = true;
@@ -190,6 +201,8 @@ struct Parsed<'b> {
     first: u64,
     next: u64,
     body: &'b [u8],
+    /// The checksum of the snapshot's version.
+    checksum: Checksum,
 }
 
 fn invalid<T>(why: impl Into<alloc::string::String>) -> Result<T> {
@@ -208,17 +221,19 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
         return invalid("not a dislog snapshot (bad magic)");
     }
     let version = read_u32(bytes, 8);
-    if version != FORMAT_VERSION {
+    if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
         return invalid(format!(
-            "snapshot format version {version} is not supported"
+            "snapshot format version {version} is not supported (this build reads versions \
+             {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION})"
         ));
     }
+    let checksum = Checksum::of_version(version);
     let trailer = bytes.len() - SNAPSHOT_TRAILER_LEN;
     if bytes[trailer..trailer + 8] != SNAPSHOT_END_MAGIC {
         return invalid("the snapshot is truncated (no trailer)");
     }
     let crc = read_u32(bytes, trailer + 16);
-    if crc32fast::hash(&bytes[..trailer + 16]) != crc {
+    if checksum.of(&bytes[..trailer + 16]) != crc {
         return invalid("checksum mismatch: the snapshot is corrupt or truncated");
     }
     let (first, next, count) = (
@@ -238,6 +253,7 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
         first,
         next,
         body: &bytes[SNAPSHOT_HEADER_LEN..trailer],
+        checksum,
     })
 }
 
@@ -249,6 +265,7 @@ impl<'b> Parsed<'b> {
         let mut rest = self.body;
         let mut offset = self.first;
         let next = self.next;
+        let checksum = self.checksum;
         core::iter::from_fn(move || {
             if rest.is_empty() {
                 return None;
@@ -269,7 +286,7 @@ impl<'b> Parsed<'b> {
                 rest = &[];
                 return Some(invalid(format!("record {offset} is cut short")));
             };
-            if header.offset != offset || !header.checks(raw, payload) {
+            if header.offset != offset || !header.checks(raw, payload, checksum) {
                 rest = &[];
                 return Some(invalid(format!("record {offset} is corrupt")));
             }
@@ -288,18 +305,24 @@ mod tests {
     /// A snapshot whose header and trailer agree on `first..next` but whose
     /// body holds the frames of `offsets`.
     fn crafted(first: u64, next: u64, offsets: &[u64]) -> Vec<u8> {
+        crafted_version(FORMAT_VERSION, first, next, offsets)
+    }
+
+    /// [`crafted`] in format `version`.
+    fn crafted_version(version: u32, first: u64, next: u64, offsets: &[u64]) -> Vec<u8> {
+        let checksum = Checksum::of_version(version);
         let mut out = Vec::new();
         out.extend_from_slice(&SNAPSHOT_MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&version.to_le_bytes());
         out.extend_from_slice(&0u32.to_le_bytes());
         out.extend_from_slice(&first.to_le_bytes());
         out.extend_from_slice(&next.to_le_bytes());
         for &offset in offsets {
-            encode_frame(&mut out, offset, 7, b"x");
+            encode_frame(&mut out, offset, 7, b"x", checksum);
         }
         out.extend_from_slice(&SNAPSHOT_END_MAGIC);
         out.extend_from_slice(&(next - first).to_le_bytes());
-        let crc = crc32fast::hash(&out);
+        let crc = checksum.of(&out);
         out.extend_from_slice(&crc.to_le_bytes());
         out.extend_from_slice(&0u32.to_le_bytes());
         out
@@ -323,5 +346,24 @@ mod tests {
         let log = Log::restore(MemoryStorage::new(), Config::default(), &bytes).unwrap();
         assert_eq!(log.next_offset(), max);
         assert_eq!(log.snapshot().unwrap(), bytes);
+    }
+
+    #[test]
+    fn a_version_1_snapshot_restores_and_is_written_back_as_version_2() {
+        let v1 = crafted_version(1, 5, 8, &[5, 6, 7]);
+        let log = Log::restore(MemoryStorage::new(), Config::default(), &v1).unwrap();
+        assert_eq!((log.lowest_offset(), log.next_offset()), (Some(5), 8));
+        assert_eq!(&*log.read(6).unwrap().payload, b"x");
+        assert_eq!(log.snapshot().unwrap(), crafted(5, 8, &[5, 6, 7]));
+        // The checksums are not interchangeable: a version 1 body under a
+        // version 2 header is refused.
+        let mut relabelled = v1;
+        relabelled[8] = 2;
+        let err = Log::restore(MemoryStorage::new(), Config::default(), &relabelled).unwrap_err();
+        assert!(matches!(err, Error::InvalidSnapshot(_)), "{err}");
+        let mut future = crafted(5, 8, &[5, 6, 7]);
+        future[8] = 3;
+        let err = Log::restore(MemoryStorage::new(), Config::default(), &future).unwrap_err();
+        assert!(format!("{err}").contains("version 3"), "{err}");
     }
 }

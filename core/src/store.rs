@@ -4,8 +4,9 @@ use alloc::borrow::Cow;
 use alloc::format;
 use alloc::string::String;
 
+use crate::checksum::Checksum;
 use crate::error::{Error, Result};
-use crate::format::{check_header, encode_header, HeaderState, HEADER_LEN};
+use crate::format::{check_header, encode_header, HeaderState, FORMAT_VERSION, HEADER_LEN};
 use crate::record::{FrameHeader, Record, FRAME_HEADER_LEN};
 use crate::storage::{FileKind, StorageFile};
 
@@ -14,6 +15,8 @@ use crate::storage::{FileKind, StorageFile};
 pub(crate) struct Store<F> {
     pub file: F,
     pub base: u64,
+    /// The checksum of this store's frames, by its header's version.
+    pub checksum: Checksum,
 }
 
 /// Why a frame at some position cannot be used.
@@ -23,20 +26,34 @@ impl<F: StorageFile> Store<F> {
     /// Wraps a newly created (empty) file and writes its header.
     pub fn init(mut file: F, base: u64) -> Result<Self> {
         file.append(&encode_header(FileKind::Store, base))?;
-        Ok(Self { file, base })
+        Ok(Self {
+            file,
+            base,
+            checksum: Checksum::of_version(FORMAT_VERSION),
+        })
     }
 
     /// Wraps an existing file after checking its header. An unwritten header
-    /// (a creation cut short) is rewritten: such a file holds no records.
+    /// (a creation cut short) is rewritten, in this build's version: such a
+    /// file holds no records. A store of an older version keeps its version
+    /// (and its checksum) for good: frames appended to it match it.
     pub fn open(mut file: F, name: &str, base: u64) -> Result<Self> {
         let mut header = [0; HEADER_LEN as usize];
         let have = file.len().min(HEADER_LEN) as usize;
         file.read_into(0, &mut header[..have])?;
-        if check_header(name, FileKind::Store, base, &header[..have])? == HeaderState::Unwritten {
-            file.truncate(0)?;
-            file.append(&encode_header(FileKind::Store, base))?;
-        }
-        Ok(Self { file, base })
+        let version = match check_header(name, FileKind::Store, base, &header[..have])? {
+            HeaderState::Valid { version } => version,
+            HeaderState::Unwritten => {
+                file.truncate(0)?;
+                file.append(&encode_header(FileKind::Store, base))?;
+                FORMAT_VERSION
+            }
+        };
+        Ok(Self {
+            file,
+            base,
+            checksum: Checksum::of_version(version),
+        })
     }
 
     /// Bytes in the file, header included.
@@ -88,7 +105,7 @@ impl<F: StorageFile> Store<F> {
         let len = usize::try_from(header.frame_len())
             .map_err(|_| format!("frame at {pos} is too large for this platform"))?;
         let frame = self.file.read_at(pos, len).map_err(|e| format!("{e}"))?;
-        if !header.checks_frame(&frame) {
+        if !header.checks_frame(&frame, self.checksum) {
             return Err(format!("checksum mismatch in frame at {pos}"));
         }
         let payload = match frame {
@@ -127,8 +144,8 @@ mod tests {
         let storage = MemoryStorage::new();
         let mut store = Store::init(storage.create("s", HINT).unwrap(), 10).unwrap();
         let mut frames = Vec::new();
-        encode_frame(&mut frames, 10, 5, b"first");
-        encode_frame(&mut frames, 11, 6, b"second");
+        encode_frame(&mut frames, 10, 5, b"first", store.checksum);
+        encode_frame(&mut frames, 11, 6, b"second", store.checksum);
         store.file.append(&frames).unwrap();
         let second = HEADER_LEN + crate::record::frame_len(5);
         assert_eq!(&*store.read(HEADER_LEN, 10).unwrap().payload, b"first");

@@ -322,9 +322,9 @@ fn foreign_or_future_files_are_format_errors() {
     assert!(err.to_string().contains(&store(active)), "{err}");
 
     let mut trial = files.clone();
-    set(&mut trial, &store(active), |b| b[8] = 2);
+    set(&mut trial, &store(active), |b| b[8] = 3);
     let err = Log::open(load(&trial), small()).unwrap_err();
-    assert!(err.to_string().contains("version 2"), "{err}");
+    assert!(err.to_string().contains("version 3"), "{err}");
 
     let mut trial = files;
     set(&mut trial, &store(active), |b| b[16] ^= 1);

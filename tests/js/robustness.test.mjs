@@ -14,15 +14,27 @@ const CODES = new Set([
   'OUT_OF_MEMORY',
 ]);
 
-/** Builds snapshot bytes (FORMAT.md, "Snapshot") from raw fields. */
-function snapshot({ first, next = undefined, records, count = undefined, version = 1 }) {
+/** CRC-32C (Castagnoli), bit by bit: the checksum of format version 2. */
+function crc32c(bytes) {
+  let reg = 0xffffffff;
+  for (const b of bytes) {
+    reg ^= b;
+    for (let i = 0; i < 8; i++) reg = (reg >>> 1) ^ (0x82f63b78 & -(reg & 1));
+  }
+  return (reg ^ 0xffffffff) >>> 0;
+}
+
+/** Builds snapshot bytes (FORMAT.md, "Snapshot") from raw fields, in format
+ * `version` (1: CRC-32, 2: CRC-32C). */
+function snapshot({ first, next = undefined, records, count = undefined, version = 2 }) {
+  const checksum = version === 1 ? crc32 : crc32c;
   const frames = records.map(({ offset, timestamp, data }) => {
     const f = Buffer.alloc(24 + data.length);
     f.writeUInt32LE(data.length, 4);
     f.writeBigUInt64LE(BigInt(offset), 8);
     f.writeBigUInt64LE(BigInt(timestamp), 16);
     Buffer.from(data).copy(f, 24);
-    f.writeUInt32LE(crc32(f.subarray(4)), 0);
+    f.writeUInt32LE(checksum(f.subarray(4)), 0);
     return f;
   });
   const header = Buffer.alloc(32);
@@ -34,7 +46,7 @@ function snapshot({ first, next = undefined, records, count = undefined, version
   trailer.write('DSLGSEND', 0, 'latin1');
   trailer.writeBigUInt64LE(BigInt(count ?? records.length), 8);
   const body = Buffer.concat([header, ...frames, trailer.subarray(0, 16)]);
-  trailer.writeUInt32LE(crc32(body), 16);
+  trailer.writeUInt32LE(checksum(body), 16);
   return new Uint8Array(Buffer.concat([body, trailer.subarray(16)]));
 }
 
@@ -42,11 +54,16 @@ test('the hand-made snapshot writer matches the engine (so the cases below are m
   const log = new Log({ initialOffset: 7 });
   log.appendAt('abc', 42);
   log.appendAt('', 43);
-  const made = snapshot({ first: 7, records: [
+  const records = [
     { offset: 7, timestamp: 42, data: Buffer.from('abc') },
     { offset: 8, timestamp: 43, data: Buffer.alloc(0) },
-  ] });
+  ];
+  const made = snapshot({ first: 7, records });
   assert.deepEqual(made, log.snapshot());
+  // A version 1 snapshot (CRC-32) still restores, and is written back as version 2.
+  const old = Log.restore(snapshot({ first: 7, records, version: 1 }));
+  assert.deepEqual(old.snapshot(), made);
+  old.free();
   log.free();
 });
 
