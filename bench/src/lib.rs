@@ -6,6 +6,7 @@
 //! `cargo run --release -p dislog-bench -- --help` for the options.
 
 pub mod engines;
+pub mod floor;
 pub mod measure;
 pub mod payload;
 pub mod report;
