@@ -221,7 +221,7 @@ fn skip_block(reg: u32) -> u32 {
 mod hw {
     //! The SSE 4.2 `crc32` instruction.
 
-    use core::arch::x86_64::{_mm_crc32_u64, _mm_crc32_u8};
+    use core::arch::x86_64::{_mm_crc32_u32, _mm_crc32_u64, _mm_crc32_u8};
     use core::sync::atomic::{AtomicU8, Ordering};
 
     use super::{skip_block, BLOCK};
@@ -272,13 +272,17 @@ mod hw {
             reg = skip_block(skip_block(r0 as u32) ^ r1 as u32) ^ r2 as u32;
             rest = tail;
         }
-        let mut words = rest.chunks_exact(8);
+        let (words, tail) = rest.as_chunks::<8>();
         let mut r = u64::from(reg);
-        for w in &mut words {
-            r = _mm_crc32_u64(r, word(w, 0));
+        for w in words {
+            r = _mm_crc32_u64(r, u64::from_le_bytes(*w));
         }
         let mut reg = r as u32;
-        for &b in words.remainder() {
+        let (halves, tail) = tail.as_chunks::<4>();
+        for h in halves {
+            reg = _mm_crc32_u32(reg, u32::from_le_bytes(*h));
+        }
+        for &b in tail {
             reg = _mm_crc32_u8(reg, b);
         }
         reg
