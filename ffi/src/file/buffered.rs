@@ -3,9 +3,12 @@
 //! The file's content is `disk` (its first `disk_len` bytes on disk) followed
 //! by `buf` (appended bytes not yet written). Reads see both, so a record is
 //! readable as soon as it is appended. Bytes on disk are borrowed from the
-//! map (made once, at the file's capacity: see [`super::map`]) when there
-//! is one, and copied with positional reads otherwise; bytes in the buffer
-//! are borrowed from it; a read spanning both is copied.
+//! map when there is one, and copied with positional reads otherwise; bytes
+//! in the buffer are borrowed from it; a read spanning both is copied. A
+//! writer's file is mapped (read-only, at its capacity) on first real use,
+//! not on open (see [`super::map`], "When a file is mapped"): the first
+//! borrowing read maps it, and the few copying reads of a reopen's check
+//! are positional.
 //!
 //! In *writer* mode (stores of a locked log) `flush` writes the buffer at
 //! `disk_len` and the buffer flushes itself when full. In *overlay* mode
@@ -21,6 +24,7 @@ use dislog_core::{StorageError, StorageErrorKind};
 use memmap2::Mmap;
 
 use super::error::{eof, io_error};
+use super::map::{map_len, map_read, LazyMap};
 
 /// Size of the append buffer of a store (smaller when the store's capacity
 /// is smaller).
@@ -41,10 +45,12 @@ pub(crate) struct BufferedFile {
     path: PathBuf,
     /// `None` for a file created by a read-only log (it exists only here).
     file: Option<File>,
-    /// A map of the file (writer mode only); only its first `disk_len`
-    /// bytes are ever read.
-    map: Option<Mmap>,
+    /// A map of the file, made on first real use (writer mode only; never
+    /// in overlay mode); only its first `disk_len` bytes are ever read.
+    map: LazyMap<Mmap>,
     disk_len: u64,
+    /// The length the file will grow to, which the map covers.
+    capacity: u64,
     buf: Vec<u8>,
     /// The buffer is flushed before it would grow past this (writer mode).
     buf_cap: usize,
@@ -52,26 +58,38 @@ pub(crate) struct BufferedFile {
 }
 
 impl BufferedFile {
-    /// Wraps `file`, whose first `disk_len` bytes are its content, and its
-    /// map if it has one. `capacity` bounds the append buffer's size.
+    /// Wraps `file`, whose first `disk_len` bytes are its content.
+    /// `capacity` is the length the file will grow to (the map's length)
+    /// and bounds the append buffer's size. A writer's file is mapped on
+    /// first real use, an overlay's never.
     pub fn new(
         path: PathBuf,
         file: Option<File>,
-        map: Option<Mmap>,
         disk_len: u64,
         capacity: u64,
         mode: Mode,
     ) -> Self {
         let buf_cap = usize::try_from(capacity).map_or(APPEND_BUFFER, |c| c.min(APPEND_BUFFER));
+        let map = match (&file, mode) {
+            (Some(_), Mode::Writer) => LazyMap::lazy(),
+            _ => LazyMap::never(),
+        };
         Self {
             path,
             file,
             map,
             disk_len,
+            capacity,
             buf: Vec::new(),
             buf_cap: buf_cap.max(1),
             mode,
         }
+    }
+
+    /// An empty overlay of no file: what a handle holds for a moment while
+    /// it swaps one file for another.
+    pub fn detached() -> Self {
+        Self::new(PathBuf::new(), None, 0, 0, Mode::Overlay)
     }
 
     fn check(&self, pos: u64, len: usize) -> Result<u64, StorageError> {
@@ -81,17 +99,24 @@ impl BufferedFile {
         }
     }
 
-    /// The bytes at `pos..end` (below `disk_len`) from the map, if it
-    /// covers them.
-    fn mapped(&self, pos: u64, end: u64) -> Option<&[u8]> {
-        let map = self.map.as_ref()?;
+    /// Maps the file (read-only, at its capacity or its length if longer).
+    fn make_map(&self) -> Option<Mmap> {
+        let file = self.file.as_ref()?;
+        map_read(file, map_len(self.capacity, self.disk_len)?)
+    }
+
+    /// The bytes at `pos..end` (below `disk_len`) from `map`, if there is
+    /// one and it covers them.
+    fn mapped(map: Option<&Mmap>, pos: u64, end: u64) -> Option<&[u8]> {
+        let map = map?;
         // `end <= disk_len`; when it is within the map both fit in usize.
         (end <= map.len() as u64).then(|| &map[pos as usize..end as usize])
     }
 
-    /// Copies `out.len()` bytes at `pos` (below `disk_len`) from the file.
-    fn read_disk(&self, pos: u64, out: &mut [u8]) -> Result<(), StorageError> {
-        if let Some(bytes) = self.mapped(pos, pos + out.len() as u64) {
+    /// Copies `out.len()` bytes at `pos` (below `disk_len`) from `map` or,
+    /// where it has none, from the file.
+    fn read_disk(&self, map: Option<&Mmap>, pos: u64, out: &mut [u8]) -> Result<(), StorageError> {
+        if let Some(bytes) = Self::mapped(map, pos, pos + out.len() as u64) {
             out.copy_from_slice(bytes);
             return Ok(());
         }
@@ -122,9 +147,22 @@ impl BufferedFile {
             out.copy_from_slice(self.buffered(pos, out.len()));
             return Ok(());
         }
+        let map = self.map.for_copy(|| self.make_map());
+        self.copy_out(map, pos, end, out)
+    }
+
+    /// Fills `out` with the content at `pos..end`, which starts below
+    /// `disk_len`, reading the disk part from `map` where it covers it.
+    fn copy_out(
+        &self,
+        map: Option<&Mmap>,
+        pos: u64,
+        end: u64,
+        out: &mut [u8],
+    ) -> Result<(), StorageError> {
         let on_disk = (end.min(self.disk_len) - pos) as usize;
         let (head, tail) = out.split_at_mut(on_disk);
-        self.read_disk(pos, head)?;
+        self.read_disk(map, pos, head)?;
         tail.copy_from_slice(self.buffered(self.disk_len, tail.len()));
         Ok(())
     }
@@ -136,13 +174,14 @@ impl BufferedFile {
         if pos >= self.disk_len {
             return Ok(Cow::Borrowed(self.buffered(pos, len)));
         }
+        let map = self.map.for_borrow(|| self.make_map());
         if end <= self.disk_len {
-            if let Some(bytes) = self.mapped(pos, end) {
+            if let Some(bytes) = Self::mapped(map, pos, end) {
                 return Ok(Cow::Borrowed(bytes));
             }
         }
         let mut out = vec![0; len];
-        self.read_into(pos, &mut out)?;
+        self.copy_out(map, pos, end, &mut out)?;
         Ok(Cow::Owned(out))
     }
 
@@ -239,7 +278,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::file::map::map_read;
+    use crate::file::map::POSITIONAL_READS;
     use std::fs::OpenOptions;
 
     fn writer(dir: &std::path::Path, capacity: u64) -> BufferedFile {
@@ -252,8 +291,7 @@ mod tests {
             .open(&path)
             .unwrap();
         let len = file.metadata().unwrap().len();
-        let map = map_read(&file, capacity.max(len) as usize);
-        BufferedFile::new(path, Some(file), map, len, capacity, Mode::Writer)
+        BufferedFile::new(path, Some(file), len, capacity, Mode::Writer)
     }
 
     fn on_disk(dir: &std::path::Path) -> Vec<u8> {
@@ -316,18 +354,61 @@ mod tests {
         let path = tmp.path().join("f.store");
         std::fs::write(&path, [4; 40]).unwrap();
         let file = File::open(&path).unwrap();
-        let mut f = BufferedFile::new(path.clone(), Some(file), None, 40, 1 << 20, Mode::Overlay);
+        let mut f = BufferedFile::new(path.clone(), Some(file), 40, 1 << 20, Mode::Overlay);
         f.truncate(10).unwrap();
-        f.append(&[5; 1000]).unwrap();
+        f.append(&[5; 5000]).unwrap();
         f.sync().unwrap();
-        assert_eq!(f.len(), 1010);
+        assert_eq!(f.len(), 5010);
         let mut out = [0; 2];
         f.read_into(9, &mut out).unwrap();
         assert_eq!(out, [4, 5]);
+        for _ in 0..=POSITIONAL_READS {
+            f.read_into(0, &mut out).unwrap();
+            assert!(matches!(f.read_at(0, 2).unwrap(), Cow::Owned(_)));
+        }
+        assert!(f.map.get().is_none(), "an overlay never maps");
         drop(f);
         assert_eq!(std::fs::read(&path).unwrap(), [4; 40]);
-        let mut created = BufferedFile::new(path.clone(), None, None, 0, 1 << 20, Mode::Overlay);
+        let mut created = BufferedFile::new(path.clone(), None, 0, 1 << 20, Mode::Overlay);
         created.append(b"mem").unwrap();
         assert_eq!(&*created.read_at(0, 3).unwrap(), b"mem");
+    }
+
+    #[test]
+    fn copies_are_positional_until_the_file_is_mapped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = writer(tmp.path(), 1 << 20);
+        let data: Vec<u8> = (0..200u8).collect();
+        f.append(&data).unwrap();
+        f.flush().unwrap();
+        let mut out = [0; 3];
+        // The first copies come from the file ...
+        for i in 0..POSITIONAL_READS as usize {
+            f.read_into(i as u64, &mut out).unwrap();
+            assert_eq!(out, data[i..i + 3]);
+        }
+        assert!(f.map.get().is_none());
+        // ... the next one maps it, and so does any borrowing read.
+        f.read_into(100, &mut out).unwrap();
+        assert_eq!(out, data[100..103]);
+        assert!(f.map.get().is_some());
+        let tmp = tempfile::tempdir().unwrap();
+        let mut g = writer(tmp.path(), 1 << 20);
+        g.append(&data).unwrap();
+        g.flush().unwrap();
+        g.read_into(0, &mut out).unwrap();
+        assert!(g.map.get().is_none());
+        assert!(matches!(g.read_at(1, 3).unwrap(), Cow::Borrowed(b) if *b == data[1..4]));
+        assert!(g.map.get().is_some());
+        // Bytes written after the map was made (it covers the capacity), and
+        // cut, read as they should.
+        g.append(b"late").unwrap();
+        g.flush().unwrap();
+        assert!(matches!(g.read_at(200, 4).unwrap(), Cow::Borrowed(b"late")));
+        g.truncate(202).unwrap();
+        assert!(g.read_at(200, 4).is_err());
+        let mut two = [0; 2];
+        g.read_into(200, &mut two).unwrap();
+        assert_eq!(&two, b"la");
     }
 }

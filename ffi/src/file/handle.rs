@@ -26,6 +26,21 @@ impl FileHandle {
     pub(crate) fn new(inner: Inner, open: OpenName) -> Self {
         Self { inner, _open: open }
     }
+
+    /// Prepares a write: an index is mapped on its first write, and one
+    /// whose map cannot be made becomes a buffered file, as it would have
+    /// had its map failed on open.
+    fn writable(&mut self) -> &mut Inner {
+        if let Inner::Mapped(f) = &mut self.inner {
+            if !f.make_writable() {
+                let placeholder = Inner::Buffered(BufferedFile::detached());
+                if let Inner::Mapped(f) = std::mem::replace(&mut self.inner, placeholder) {
+                    self.inner = Inner::Buffered(f.into_buffered());
+                }
+            }
+        }
+        &mut self.inner
+    }
 }
 
 #[derive(Debug)]
@@ -60,14 +75,20 @@ impl StorageFile for FileHandle {
     }
 
     fn append(&mut self, data: &[u8]) -> Result<(), StorageError> {
-        match &mut self.inner {
+        match self.writable() {
             Inner::Buffered(f) => f.append(data),
             Inner::Mapped(f) => f.append(data),
         }
     }
 
     fn truncate(&mut self, len: u64) -> Result<(), StorageError> {
-        match &mut self.inner {
+        // Only a cut writes (an index zeroes what it cuts).
+        let inner = if len < self.len() {
+            self.writable()
+        } else {
+            &mut self.inner
+        };
+        match inner {
             Inner::Buffered(f) => f.truncate(len),
             Inner::Mapped(f) => f.truncate(len),
         }

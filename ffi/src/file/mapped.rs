@@ -1,6 +1,14 @@
 //! The index file of a writer: a writable shared map over a preallocated
 //! file.
 //!
+//! The map is made on first real use, not on open (see [`super::map`],
+//! "When a file is mapped"): the first write (an append or a cut) makes it,
+//! and so does a read once the file has served a few copies positionally,
+//! so that a reopen's check (the header and the last entry) maps nothing. An
+//! index whose map cannot be made when it is first written becomes a
+//! buffered file instead ([`MappedFile::into_buffered`]), as it would have
+//! had the map failed on open.
+//!
 //! Appends are copies into the map (no system call); the file is grown
 //! ahead of them in doubling steps (from [`GROW_MIN`] to [`GROW_MAX`]
 //! bytes) with `fallocate`, so that a full disk is an error at growth time
@@ -20,15 +28,21 @@
 
 use std::borrow::Cow;
 use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
 
 use dislog_core::{StorageError, StorageErrorKind};
 use memmap2::MmapMut;
 use rustix::fs::FallocateFlags;
 use rustix::io::Errno;
 
+use super::buffered::{BufferedFile, Mode};
 use super::error::{eof, io_error};
-use super::map::map_write;
+use super::map::{map_write, LazyMap};
+
+/// The longest copy [`MappedFile`] remembers (an index entry is 16 bytes).
+const LAST_COPY: usize = 16;
 
 /// Bytes checked at a time for zeros when content is cut.
 const ZERO_CHECK: usize = 4096;
@@ -44,27 +58,44 @@ pub(crate) const GROW_MAX: u64 = 1 << 20;
 pub(crate) struct MappedFile {
     path: PathBuf,
     file: File,
-    /// Covers at least the first `alloc` bytes of the file.
-    map: MmapMut,
+    /// Made on first real use; once made, covers at least the first `alloc`
+    /// bytes of the file. Every write goes through it, so until it is made
+    /// nothing was written and the file holds exactly its content.
+    map: LazyMap<MmapMut>,
+    /// The length to map first: at least `alloc` while there is no map.
+    map_len: usize,
+    /// The length the log lets the file grow to.
+    capacity: u64,
     /// The file's length on disk.
     alloc: u64,
     /// The content length, at most `alloc`.
     len: u64,
     /// Where the bytes written since the last sync start, if any were.
     dirty_from: Option<u64>,
+    /// Where the last positional copy was made, how long it was and what it
+    /// returned (when at most [`LAST_COPY`] bytes), to serve the same copy
+    /// again without a system call: a reopen's check reads the last entry
+    /// three times. Consulted only while there is no map, so only while
+    /// nothing has been written (every write goes through the map).
+    last_copy: Mutex<Option<(u64, usize, [u8; LAST_COPY])>>,
 }
 
 impl MappedFile {
-    /// Wraps `file` of `file_len` bytes (all content) and its `map`, which
-    /// must be at least `file_len` bytes long.
-    pub fn new(path: PathBuf, file: File, file_len: u64, map: MmapMut) -> Self {
+    /// Wraps `file` of `file_len` bytes (all content), to be mapped on
+    /// first use at `map_len` bytes, which must be at least `file_len`
+    /// (see [`super::map::map_len`]); `capacity` is the length the log lets
+    /// the file grow to.
+    pub fn new(path: PathBuf, file: File, file_len: u64, map_len: usize, capacity: u64) -> Self {
         Self {
             path,
             file,
-            map,
+            map: LazyMap::lazy(),
+            map_len,
+            capacity,
             alloc: file_len,
             len: file_len,
             dirty_from: None,
+            last_copy: Mutex::new(None),
         }
     }
 
@@ -81,15 +112,94 @@ impl MappedFile {
         self.len
     }
 
+    /// Maps the file, writable, at `map_len` bytes.
+    fn make_map(&self) -> Option<MmapMut> {
+        map_write(&self.file, self.map_len)
+    }
+
+    /// Makes the map if it was not tried yet, for a write through it.
+    /// False when the file cannot be mapped: the caller then turns it into a
+    /// buffered file ([`MappedFile::into_buffered`]) before writing.
+    pub fn make_writable(&mut self) -> bool {
+        self.map_mut().is_ok()
+    }
+
+    /// The map, for a write through it: made now if it was not tried yet.
+    /// An error when the file cannot be mapped (which
+    /// [`MappedFile::make_writable`] lets the handle avoid).
+    fn map_mut(&mut self) -> Result<&mut MmapMut, StorageError> {
+        let (file, len, path) = (&self.file, self.map_len, &self.path);
+        self.map.for_write(|| map_write(file, len)).ok_or_else(|| {
+            StorageError::new(
+                StorageErrorKind::NoSpace,
+                format!("{}: cannot map {len} bytes", path.display()),
+            )
+        })
+    }
+
+    /// This file, never written and not mappable, as a buffered writer of
+    /// the same content (what the storage makes of an index it cannot map
+    /// on open).
+    pub fn into_buffered(self) -> BufferedFile {
+        BufferedFile::new(
+            self.path,
+            Some(self.file),
+            self.len,
+            self.capacity,
+            Mode::Writer,
+        )
+    }
+
     /// Copies the content at `pos` into `out`.
     pub fn read_into(&self, pos: u64, out: &mut [u8]) -> Result<(), StorageError> {
-        out.copy_from_slice(&self.map[self.range(pos, out.len())?]);
+        let range = self.range(pos, out.len())?;
+        match self.map.for_copy(|| self.make_map()) {
+            Some(map) => out.copy_from_slice(&map[range]),
+            None => self.read_file(pos, out)?,
+        }
         Ok(())
     }
 
-    /// The content at `pos..pos + len`, borrowed from the map.
+    /// The content at `pos..pos + len`, borrowed from the map when there is
+    /// one.
     pub fn read_at(&self, pos: u64, len: usize) -> Result<Cow<'_, [u8]>, StorageError> {
-        Ok(Cow::Borrowed(&self.map[self.range(pos, len)?]))
+        let range = self.range(pos, len)?;
+        match self.map.for_borrow(|| self.make_map()) {
+            Some(map) => Ok(Cow::Borrowed(&map[range])),
+            None => {
+                let mut out = vec![0; len];
+                self.read_file(pos, &mut out)?;
+                Ok(Cow::Owned(out))
+            }
+        }
+    }
+
+    /// Copies content at `pos` from the file (no map yet: nothing was
+    /// written, so the file holds the content), or from the last copy when
+    /// it was the same.
+    #[cold]
+    fn read_file(&self, pos: u64, out: &mut [u8]) -> Result<(), StorageError> {
+        let len = out.len();
+        let last = || {
+            self.last_copy
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        };
+        if let Some((at, n, bytes)) = &*last() {
+            if (*at, *n) == (pos, len) {
+                out.copy_from_slice(&bytes[..len]);
+                return Ok(());
+            }
+        }
+        self.file
+            .read_exact_at(out, pos)
+            .map_err(|e| io_error(e, "reading", &self.path))?;
+        if len <= LAST_COPY {
+            let mut bytes = [0; LAST_COPY];
+            bytes[..len].copy_from_slice(out);
+            *last() = Some((pos, len, bytes));
+        }
+        Ok(())
     }
 
     /// Copies `data` into the map after the content, growing the file first
@@ -102,8 +212,9 @@ impl MappedFile {
         if end > self.alloc {
             self.grow(end)?;
         }
+        let from = self.len as usize;
         // `end <= alloc <= map.len()`: both casts are exact.
-        self.map[self.len as usize..end as usize].copy_from_slice(data);
+        self.map_mut()?[from..end as usize].copy_from_slice(data);
         self.dirty_from = Some(self.dirty_from.map_or(self.len, |d| d.min(self.len)));
         self.len = end;
         Ok(())
@@ -111,7 +222,7 @@ impl MappedFile {
 
     /// Makes the file (and, if needed, the map) at least `end` bytes long.
     fn grow(&mut self, end: u64) -> Result<(), StorageError> {
-        let map_len = self.map.len() as u64;
+        let map_len = self.map_mut()?.len() as u64;
         let target = if end > map_len {
             end.max(map_len.saturating_mul(2))
         } else {
@@ -124,12 +235,13 @@ impl MappedFile {
             let len = usize::try_from(target).map_err(|_| {
                 StorageError::new(StorageErrorKind::NoSpace, "index too large to map")
             })?;
-            self.map = map_write(&self.file, len).ok_or_else(|| {
+            let map = map_write(&self.file, len).ok_or_else(|| {
                 StorageError::new(
                     StorageErrorKind::NoSpace,
                     format!("{}: cannot map {len} bytes", self.path.display()),
                 )
             })?;
+            self.map.replace(map);
         }
         self.prefault(from, target);
         Ok(())
@@ -139,9 +251,9 @@ impl MappedFile {
     /// failure (an older kernel) only means that appends fault them in.
     fn prefault(&self, from: u64, to: u64) {
         #[cfg(target_os = "linux")]
-        {
+        if let Some(map) = self.map.get() {
             // `to <= map.len()`: the casts are exact.
-            let _ = self.map.advise_range(
+            let _ = map.advise_range(
                 memmap2::Advice::PopulateWrite,
                 from as usize,
                 (to - from) as usize,
@@ -177,10 +289,13 @@ impl MappedFile {
         if len >= self.len {
             return Ok(());
         }
+        let end = self.len as usize;
         // `len < self.len <= map.len()`: the casts are exact.
         let mut zeroed = false;
-        for chunk in self.map[len as usize..self.len as usize].chunks_mut(ZERO_CHECK) {
-            if chunk.iter().any(|&b| b != 0) {
+        for chunk in self.map_mut()?[len as usize..end].chunks_mut(ZERO_CHECK) {
+            // No early exit: the OR of a whole chunk vectorizes, where
+            // `any` went byte by byte (half the time of an unclean reopen).
+            if chunk.iter().fold(0, |acc, &b| acc | b) != 0 {
                 chunk.fill(0);
                 zeroed = true;
             }
@@ -213,9 +328,9 @@ impl MappedFile {
         if let Some(from) = self.dirty_from.take() {
             // `from <= len <= map.len()`: the casts are exact.
             let (from, len) = (from as usize, (self.len - from) as usize);
-            if len > 0 && !cfg!(target_os = "linux") {
-                self.map
-                    .flush_range(from, len)
+            // Bytes were written, so there is a map.
+            if let (true, false, Some(map)) = (len > 0, cfg!(target_os = "linux"), self.map.get()) {
+                map.flush_range(from, len)
                     .map_err(|e| io_error(e, "syncing", &self.path))?;
             }
         }
@@ -239,6 +354,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+    use crate::file::map::POSITIONAL_READS;
     use std::fs::OpenOptions;
 
     fn open(dir: &std::path::Path, map_len: usize) -> MappedFile {
@@ -251,8 +367,7 @@ mod tests {
             .open(&path)
             .unwrap();
         let len = file.metadata().unwrap().len();
-        let map = map_write(&file, map_len.max(len as usize)).unwrap();
-        MappedFile::new(path, file, len, map)
+        MappedFile::new(path, file, len, map_len.max(len as usize), map_len as u64)
     }
 
     fn disk_len(f: &MappedFile) -> u64 {
@@ -294,7 +409,7 @@ mod tests {
         for i in 0..100u8 {
             f.append(&[i; 1000]).unwrap();
         }
-        assert!(f.map.len() >= 100_000);
+        assert!(f.map.get().unwrap().len() >= 100_000);
         let mut out = [0; 2];
         f.read_into(98_999, &mut out).unwrap();
         assert_eq!(out, [98, 99]);
@@ -308,7 +423,7 @@ mod tests {
         f.truncate(1000).unwrap();
         // The blocks stay allocated; the cut content is zeroed.
         assert_eq!((f.len(), disk_len(&f)), (1000, GROW_MIN));
-        assert!(f.map[1000..5000].iter().all(|&b| b == 0));
+        assert!(f.map.get().unwrap()[1000..5000].iter().all(|&b| b == 0));
         f.append(&[5; 10]).unwrap();
         assert_eq!(f.len(), 1010);
         // Dropped without close: the preallocated tail reads back as zeros.
@@ -340,5 +455,78 @@ mod tests {
         f.close().unwrap();
         let f = open(tmp.path(), 1 << 20);
         assert_eq!((f.len(), disk_len(&f)), (100, 100));
+    }
+
+    #[test]
+    fn reads_are_positional_until_the_map_is_made() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = open(tmp.path(), 1 << 20);
+        let data: Vec<u8> = (0..=255).collect();
+        f.append(&data).unwrap();
+        f.close().unwrap();
+        let f = open(tmp.path(), 1 << 20);
+        let mut out = [0; 4];
+        for i in 0..POSITIONAL_READS as usize {
+            f.read_into(i as u64, &mut out).unwrap();
+            assert_eq!(out, data[i..i + 4]);
+        }
+        assert!(f.map.get().is_none(), "copies are positional at first");
+        f.read_into(252, &mut out).unwrap();
+        assert_eq!(out, data[252..]);
+        assert!(f.map.get().is_some());
+        assert!(f.read_into(253, &mut out).is_err());
+        // A borrowing read maps at once; so does a write.
+        let f = open(tmp.path(), 1 << 20);
+        assert!(matches!(f.read_at(7, 2).unwrap(), Cow::Borrowed([7, 8])));
+        let mut f = open(tmp.path(), 1 << 20);
+        f.read_into(0, &mut out).unwrap();
+        assert!(f.map.get().is_none());
+        f.append(&[1; 4]).unwrap();
+        assert!(f.map.get().is_some());
+        f.read_into(256, &mut out).unwrap();
+        assert_eq!(out, [1; 4]);
+    }
+
+    #[test]
+    fn a_repeated_copy_is_served_again_only_for_the_same_range() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = open(tmp.path(), 1 << 20);
+        let data: Vec<u8> = (0..64).collect();
+        f.append(&data).unwrap();
+        f.close().unwrap();
+        let f = open(tmp.path(), 1 << 20);
+        for (pos, len) in [(48, 16), (48, 16), (48, 8), (40, 16), (48, 16), (0, 24)] {
+            let mut out = vec![0; len];
+            f.read_into(pos, &mut out).unwrap();
+            assert_eq!(out, data[pos as usize..pos as usize + len], "{pos} {len}");
+        }
+        assert!(f.map.get().is_none());
+    }
+
+    #[test]
+    fn an_index_that_cannot_be_mapped_reads_and_writes_positionally() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f.index");
+        std::fs::write(&path, [3; 100]).unwrap();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        // No address space holds a map this long.
+        let mut f = MappedFile::new(path.clone(), file, 100, usize::MAX / 2, 1 << 20);
+        for _ in 0..=POSITIONAL_READS {
+            assert_eq!(&*f.read_at(98, 2).unwrap(), [3, 3]);
+        }
+        assert!(!f.make_writable());
+        assert!(f.append(&[1]).is_err(), "a write needs the map");
+        let mut f = f.into_buffered();
+        f.append(&[4; 10]).unwrap();
+        f.truncate(105).unwrap();
+        let mut out = [0; 6];
+        f.read_into(99, &mut out).unwrap();
+        assert_eq!(out, [3, 4, 4, 4, 4, 4]);
+        drop(f);
+        assert_eq!(std::fs::read(&path).unwrap().len(), 105);
     }
 }

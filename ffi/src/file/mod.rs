@@ -6,12 +6,14 @@
 //! * Each open file is a [`FileHandle`]: a store is a [`buffered`] file (an
 //!   append buffer in front of the file, reads from a read-only map of the
 //!   file), an index is a [`mapped`] file (a writable, preallocated map).
+//!   Maps are made on a file's first real use, not on open ([`map`]): a
+//!   reopen's check of each segment reads a few bytes positionally.
 //! * A read-only storage changes nothing on disk: every file is a
 //!   [`buffered`] file in overlay mode, whose writes (recovery's) stay in
 //!   memory.
 //!
-//! The soundness of the maps is argued in [`mapped`] and [`buffered`], and
-//! summed up in `ffi/README.md`.
+//! The soundness of the maps is argued in [`map`], [`mapped`] and
+//! [`buffered`], and summed up in `ffi/README.md`.
 
 mod buffered;
 mod error;
