@@ -9,8 +9,21 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use dislog::{Config, ErrorCode, Log, StorageErrorKind};
+
+/// Held by each test for its whole run. A test spawns `mount`: the child
+/// holds a copy of the process's file descriptors until it execs, so the
+/// files a test running beside it deletes keep their blocks meanwhile, and
+/// on a loaded machine that test's freed space is not free yet (it then saw
+/// `NoSpace` where space had been freed). One test at a time avoids it.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// The test lock; a test that failed while holding it does not matter.
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// A mounted tmpfs, unmounted on drop.
 struct Tmpfs(PathBuf);
@@ -62,6 +75,7 @@ fn record(i: u64) -> Vec<u8> {
 
 #[test]
 fn a_full_disk_is_a_clear_error_and_recovery_keeps_a_prefix() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let Some(fs) = Tmpfs::mount_or_skip(tmp.path()) else {
         return;
@@ -106,6 +120,7 @@ fn a_full_disk_is_a_clear_error_and_recovery_keeps_a_prefix() {
 
 #[test]
 fn an_open_that_fails_on_a_full_disk_leaves_nothing_behind() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let Some(fs) = Tmpfs::mount_or_skip(tmp.path()) else {
         return;
@@ -148,6 +163,7 @@ fn remount_read_only(at: &Path) -> bool {
 
 #[test]
 fn a_read_only_file_system_is_a_clear_permission_error_and_changes_nothing() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let Some(fs) = Tmpfs::mount_or_skip(tmp.path()) else {
         return;

@@ -118,7 +118,7 @@ static void test_version(void) {
     snprintf(expected, sizeof expected, "%u.%u.%u", dislog_version_major(),
              dislog_version_minor(), dislog_version_patch());
     CHECK(strcmp(dislog_version(), expected) == 0);
-    CHECK(dislog_format_version() == 1);
+    CHECK(dislog_format_version() == 2);
 }
 
 static void test_status_str(void) {
