@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::format::{parse_file_name, HEADER_LEN};
 use crate::index::{entry_pos, Entry};
 use crate::iter::Iter;
-use crate::record::{encode_frame, frame_len, Record};
+use crate::record::{encode_frame, frame_len, Record, FRAME_HEADER_LEN};
 use crate::repair::Repair;
 use crate::segment::{orphan_index_is_ours, remove_files, Segment};
 use crate::storage::{FileKind, Storage, StorageError, StorageErrorKind, StorageFile};
@@ -450,27 +450,29 @@ impl<S: Storage> Log<S> {
         Ok(first)
     }
 
-    /// Frames one record into the active segment, which has room for it.
+    /// Frames one record into the active segment, which has room for it:
+    /// straight into the store's append buffer, no intermediate copy.
     fn append_one(&mut self, payload: &[u8], timestamp: u64) -> Result<()> {
-        let mut frame = core::mem::take(&mut self.frames);
-        frame.clear();
-        let result = self.active_mut().and_then(|segment| {
-            let max_ts = segment.max_ts.map_or(timestamp, |m| m.max(timestamp));
-            let entry = Entry {
-                pos: segment.store.len(),
-                max_ts,
-            };
-            encode_frame(
-                &mut frame,
-                segment.next_offset(),
-                timestamp,
-                payload,
-                segment.store.checksum,
-            );
-            segment.append(&frame, &entry.encode(), 1, max_ts)
-        });
-        self.keep_frames(frame);
-        result
+        let Some(len) = payload.len().checked_add(FRAME_HEADER_LEN as usize) else {
+            return Err(Error::RecordTooLarge {
+                len: payload.len() as u64,
+                max: self.config.record_limit(),
+            });
+        };
+        let segment = self.active_mut()?;
+        let max_ts = segment.max_ts.map_or(timestamp, |m| m.max(timestamp));
+        let entry = Entry {
+            pos: segment.store.len(),
+            max_ts,
+        };
+        let (offset, checksum) = (segment.next_offset(), segment.store.checksum);
+        segment.append(
+            len,
+            |out| encode_frame(out, offset, timestamp, payload, checksum),
+            &entry.encode(),
+            1,
+            max_ts,
+        )
     }
 
     /// Puts the frame buffer back for the next append, unless a huge record
@@ -523,8 +525,15 @@ impl<S: Storage> Log<S> {
             n += 1;
         }
         let result = if n > 0 {
-            self.active_mut()
-                .and_then(|s| s.append(&frames, &entries, n as u64, max_ts))
+            self.active_mut().and_then(|s| {
+                s.append(
+                    frames.len(),
+                    |out| out.extend_from_slice(&frames),
+                    &entries,
+                    n as u64,
+                    max_ts,
+                )
+            })
         } else {
             Ok(())
         };

@@ -168,10 +168,18 @@ impl StorageFile for MemoryFile {
     }
 
     fn append(&mut self, data: &[u8]) -> Result<(), StorageError> {
+        self.append_with(data.len(), |out| out.extend_from_slice(data))
+    }
+
+    fn append_with<W: FnOnce(&mut Vec<u8>)>(
+        &mut self,
+        len: usize,
+        write: W,
+    ) -> Result<(), StorageError> {
         self.data
-            .try_reserve(data.len())
+            .try_reserve(len)
             .map_err(|_| StorageError::new(StorageErrorKind::NoSpace, "out of memory"))?;
-        self.data.extend_from_slice(data);
+        write(&mut self.data);
         Ok(())
     }
 

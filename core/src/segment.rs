@@ -274,17 +274,20 @@ impl<F: StorageFile> Segment<F> {
         })
     }
 
-    /// Appends encoded frames and their index entries (`records` of them).
-    pub fn append(
+    /// Appends `records` records: their frames (`frames_len` bytes, pushed
+    /// by `frames` straight into the store's append buffer where it has
+    /// one) and their index entries.
+    pub fn append<W: FnOnce(&mut Vec<u8>)>(
         &mut self,
-        frames: &[u8],
+        frames_len: usize,
+        frames: W,
         entries: &[u8],
         records: u64,
         max_ts: u64,
     ) -> Result<()> {
         debug_assert_eq!(entries.len() as u64, records * INDEX_ENTRY_LEN);
         self.dirty = true;
-        self.store.file.append(frames)?;
+        self.store.file.append_with(frames_len, frames)?;
         self.index.file.append(entries)?;
         self.count += records;
         self.max_ts = Some(max_ts);
@@ -500,7 +503,15 @@ mod tests {
                 pos: segment.store.len(),
                 max_ts,
             };
-            segment.append(&frame, &entry.encode(), 1, max_ts).unwrap();
+            segment
+                .append(
+                    frame.len(),
+                    |out| out.extend_from_slice(&frame),
+                    &entry.encode(),
+                    1,
+                    max_ts,
+                )
+                .unwrap();
         }
         segment
     }

@@ -245,6 +245,30 @@ pub trait StorageFile {
     /// media, and any of its bytes may be zero or garbage.
     fn append(&mut self, data: &[u8]) -> Result<(), StorageError>;
 
+    /// Appends the `len` bytes that `write` pushes onto the vector it is
+    /// given: a backend that buffers appends in a `Vec` hands over that
+    /// buffer (with room for `len` more bytes), so the bytes are laid down
+    /// once instead of built elsewhere and copied. `write` must push exactly
+    /// `len` bytes and nothing else; the log's record framing does.
+    ///
+    /// The default builds the bytes in a new vector and calls
+    /// [`StorageFile::append`]. Power loss: as for `append`.
+    fn append_with<W: FnOnce(&mut Vec<u8>)>(
+        &mut self,
+        len: usize,
+        write: W,
+    ) -> Result<(), StorageError>
+    where
+        Self: Sized,
+    {
+        let mut bytes = Vec::new();
+        bytes
+            .try_reserve_exact(len)
+            .map_err(|_| StorageError::new(StorageErrorKind::NoSpace, "out of memory"))?;
+        write(&mut bytes);
+        self.append(&bytes)
+    }
+
     /// Cuts the file to `len` bytes (`len` is at most [`StorageFile::len`]).
     ///
     /// Power loss (until the next sync): the file may have its old length and

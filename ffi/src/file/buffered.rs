@@ -39,6 +39,11 @@ pub(crate) enum Mode {
     Overlay,
 }
 
+/// The error of an append buffer that cannot grow.
+fn out_of_memory() -> StorageError {
+    StorageError::new(StorageErrorKind::NoSpace, "out of memory")
+}
+
 /// See the module docs.
 #[derive(Debug)]
 pub(crate) struct BufferedFile {
@@ -189,27 +194,54 @@ impl BufferedFile {
     /// A writer's buffer is allocated once, at its full size, on the first
     /// append: later appends never allocate.
     pub fn append(&mut self, data: &[u8]) -> Result<(), StorageError> {
-        // The common case: a writer's buffer (allocated at `buf_cap`) has room.
-        if self.mode == Mode::Writer && data.len() <= self.buf.capacity() - self.buf.len() {
+        if self.make_room(data.len())? {
             self.buf.extend_from_slice(data);
+            Ok(())
+        } else {
+            self.write_out(data)
+        }
+    }
+
+    /// Appends the `len` bytes `write` pushes, straight into the buffer
+    /// when they fit in it (see `StorageFile::append_with`).
+    pub fn append_with<W: FnOnce(&mut Vec<u8>)>(
+        &mut self,
+        len: usize,
+        write: W,
+    ) -> Result<(), StorageError> {
+        if self.make_room(len)? {
+            write(&mut self.buf);
             return Ok(());
+        }
+        let mut bytes = Vec::new();
+        bytes.try_reserve_exact(len).map_err(|_| out_of_memory())?;
+        write(&mut bytes);
+        self.write_out(&bytes)
+    }
+
+    /// Makes room in the buffer for `len` more bytes. `false` (writer mode
+    /// only, after a flush) when they are at least a whole buffer: the
+    /// caller writes them out directly.
+    fn make_room(&mut self, len: usize) -> Result<bool, StorageError> {
+        // The common case: a writer's buffer (allocated at `buf_cap`) has room.
+        if self.mode == Mode::Writer && len <= self.buf.capacity() - self.buf.len() {
+            return Ok(true);
         }
         let reserved = match self.mode {
             Mode::Writer => {
-                if self.buf.len() + data.len() > self.buf_cap {
+                if self.buf.len() + len > self.buf_cap {
                     self.flush()?;
-                    if data.len() >= self.buf_cap {
-                        return self.write_out(data);
+                    if len >= self.buf_cap {
+                        return Ok(false);
                     }
                 }
                 self.buf
                     .try_reserve_exact(self.buf_cap.saturating_sub(self.buf.len()))
             }
-            Mode::Overlay => self.buf.try_reserve(data.len()),
+            Mode::Overlay => self.buf.try_reserve(len),
         };
-        reserved.map_err(|_| StorageError::new(StorageErrorKind::NoSpace, "out of memory"))?;
-        self.buf.extend_from_slice(data);
-        Ok(())
+        reserved.map_err(|_| out_of_memory())?;
+        Ok(true)
     }
 
     /// Writes `data` at `disk_len` (writer mode only).
@@ -296,6 +328,33 @@ mod tests {
 
     fn on_disk(dir: &std::path::Path) -> Vec<u8> {
         std::fs::read(dir.join("f.store")).unwrap()
+    }
+
+    #[test]
+    fn append_with_writes_into_the_buffer_or_straight_out() {
+        let tmp = tempfile::tempdir().unwrap();
+        // A 16-byte buffer (the capacity bounds it).
+        let mut f = writer(tmp.path(), 16);
+        f.append_with(5, |out| out.extend_from_slice(b"abcde"))
+            .unwrap();
+        assert!(on_disk(tmp.path()).is_empty(), "buffered");
+        // Too large for the buffer: what was buffered is flushed first,
+        // then the bytes are written out directly.
+        f.append_with(20, |out| out.extend_from_slice(&[7; 20]))
+            .unwrap();
+        assert_eq!(on_disk(tmp.path()).len(), 25);
+        // Past what the buffer has left: flushed, then buffered again.
+        f.append_with(12, |out| out.extend_from_slice(b"0123456789ab"))
+            .unwrap();
+        f.append_with(8, |out| out.extend_from_slice(b"cdefghij"))
+            .unwrap();
+        assert_eq!(on_disk(tmp.path()).len(), 37);
+        assert_eq!(f.len(), 45);
+        assert_eq!(&*f.read_at(37, 8).unwrap(), b"cdefghij");
+        f.flush().unwrap();
+        let bytes = on_disk(tmp.path());
+        assert_eq!(&bytes[..5], b"abcde");
+        assert_eq!(&bytes[25..], b"0123456789abcdefghij");
     }
 
     #[test]

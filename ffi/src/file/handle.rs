@@ -81,6 +81,25 @@ impl StorageFile for FileHandle {
         }
     }
 
+    fn append_with<W: FnOnce(&mut Vec<u8>)>(
+        &mut self,
+        len: usize,
+        write: W,
+    ) -> Result<(), StorageError> {
+        match self.writable() {
+            Inner::Buffered(f) => f.append_with(len, write),
+            // Index entries: a few bytes each.
+            Inner::Mapped(f) => {
+                let mut bytes = Vec::new();
+                bytes.try_reserve_exact(len).map_err(|_| {
+                    StorageError::new(dislog_core::StorageErrorKind::NoSpace, "out of memory")
+                })?;
+                write(&mut bytes);
+                f.append(&bytes)
+            }
+        }
+    }
+
     fn truncate(&mut self, len: u64) -> Result<(), StorageError> {
         // Only a cut writes (an index zeroes what it cuts).
         let inner = if len < self.len() {
