@@ -19,18 +19,36 @@ use super::storage::OpenName;
 pub struct FileHandle {
     // Dropped first: flushes, unmaps; then the name is released.
     inner: Inner,
+    /// `inner` takes writes as it is: a buffered file, or a mapped one
+    /// whose map exists (checked once; every append asks).
+    writable: bool,
     _open: OpenName,
 }
 
 impl FileHandle {
     pub(crate) fn new(inner: Inner, open: OpenName) -> Self {
-        Self { inner, _open: open }
+        Self {
+            writable: matches!(inner, Inner::Buffered(_)),
+            inner,
+            _open: open,
+        }
     }
 
     /// Prepares a write: an index is mapped on its first write, and one
     /// whose map cannot be made becomes a buffered file, as it would have
     /// had its map failed on open.
+    #[inline]
     fn writable(&mut self) -> &mut Inner {
+        if !self.writable {
+            self.first_write();
+        }
+        &mut self.inner
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn first_write(&mut self) {
+        self.writable = true;
         if let Inner::Mapped(f) = &mut self.inner {
             if !f.make_writable() {
                 let placeholder = Inner::Buffered(BufferedFile::detached());
@@ -39,7 +57,6 @@ impl FileHandle {
                 }
             }
         }
-        &mut self.inner
     }
 }
 
@@ -128,7 +145,7 @@ impl StorageFile for FileHandle {
     }
 
     fn close(self) -> Result<(), StorageError> {
-        let Self { inner, _open } = self;
+        let Self { inner, _open, .. } = self;
         let closed = match inner {
             Inner::Buffered(mut f) => f.flush(),
             Inner::Mapped(f) => f.close(),

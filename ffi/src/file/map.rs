@@ -148,16 +148,25 @@ impl<M> LazyMap<M> {
     }
 
     /// The map for a write: made now by `make` if it was not tried yet.
-    /// `None`: the file cannot be mapped.
+    /// `None`: the file cannot be mapped. Inlined: every index append
+    /// comes through here.
+    #[inline]
     pub fn for_write(&mut self, make: impl FnOnce() -> Option<M>) -> Option<&mut M> {
         if self.map.get().is_none() {
-            // Cannot fail: `&mut self` rules out a concurrent init.
-            let _ = self.map.set(make());
+            self.first_write(make);
         }
         self.get_mut()
     }
 
+    #[cold]
+    #[inline(never)]
+    fn first_write(&mut self, make: impl FnOnce() -> Option<M>) {
+        // Cannot fail: `&mut self` rules out a concurrent init.
+        let _ = self.map.set(make());
+    }
+
     /// The map, if made, for writing through it.
+    #[inline]
     pub fn get_mut(&mut self) -> Option<&mut M> {
         self.map.get_mut().and_then(Option::as_mut)
     }
