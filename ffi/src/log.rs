@@ -113,23 +113,6 @@ fn read_only_error() -> Error {
     ))
 }
 
-/// The topmost ancestor of `dir` (or `dir` itself) that does not exist, so
-/// that a failed open can remove the directories it created.
-fn first_missing(dir: &Path) -> Option<PathBuf> {
-    dir.ancestors()
-        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
-        .last()
-        .map(Path::to_path_buf)
-}
-
-/// Whether the storage holds any segment file.
-fn holds_log(storage: &FileStorage) -> Result<bool> {
-    Ok(storage
-        .list()?
-        .iter()
-        .any(|name| parse_file_name(name).is_some()))
-}
-
 /// Undoes what a failed open created: the lock file if it made it and,
 /// when the directory held no log before (`fresh`), the segment files and
 /// the directories it created. Anything else is left alone.
@@ -181,23 +164,27 @@ impl Log {
     ) -> Result<Log> {
         config.validate()?;
         let config = crate::clock::native(config);
-        let created_dirs = first_missing(dir);
-        let storage = match FileStorage::open(dir) {
+        let (storage, created_dirs) = FileStorage::open_tracking(dir);
+        let storage = match storage {
             Ok(storage) => storage,
             Err(e) => {
                 remove_created_dirs(dir, created_dirs);
                 return Err(e.into());
             }
         };
-        let fresh = match holds_log(&storage) {
+        // The listing is kept for the engine's, which then lists nothing.
+        let fresh = match storage.holds_log() {
             Ok(held) => !held,
             Err(e) => {
                 undo_open(storage, false, created_dirs);
-                return Err(e);
+                return Err(e.into());
             }
         };
         match build(storage.share(), config) {
-            Ok(log) => Ok(Self::wrap(log, storage)),
+            Ok(log) => {
+                storage.forget_listing();
+                Ok(Self::wrap(log, storage))
+            }
             Err(e) => {
                 undo_open(storage, fresh, created_dirs);
                 Err(e)
@@ -213,7 +200,7 @@ impl Log {
     /// Fails with a `NotFound` storage error when `dir` holds no log.
     pub fn open_read_only(dir: impl AsRef<Path>, config: Config) -> Result<Log> {
         let storage = FileStorage::open_read_only(dir)?;
-        if !holds_log(&storage)? {
+        if !storage.holds_log()? {
             return Err(Error::Storage(StorageError::new(
                 StorageErrorKind::NotFound,
                 format!(
@@ -223,6 +210,7 @@ impl Log {
             )));
         }
         let log = dislog_core::Log::open(storage.share(), crate::clock::native(config))?;
+        storage.forget_listing();
         Ok(Self::wrap(log, storage))
     }
 

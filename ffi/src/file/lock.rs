@@ -26,6 +26,25 @@ const PID_WIDTH: usize = 10;
 /// What the lock file says after a clean close.
 const CLEAN: &str = "clean";
 
+/// Bytes of the lock file read in one go on open: any file shorter than
+/// this is read with a single positional read.
+const LOCK_READ: usize = 64;
+
+/// Reads the start of `file` into `buf` with one positional read; the
+/// bytes read, `None` on an error. A read of a regular file is short only
+/// at its end; were one short anyway, the worst outcome is a `clean`
+/// marker missed (the next sync syncs everything) or a longer file not
+/// cut to the width (its marker then never reads `clean` either).
+fn read_head(file: &File, buf: &mut [u8]) -> Option<usize> {
+    loop {
+        match file.read_at(buf, 0) {
+            Ok(n) => return Some(n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+}
+
 /// A held writer lock; dropping it releases the lock.
 #[derive(Debug)]
 pub(crate) struct DirLock {
@@ -43,15 +62,21 @@ impl DirLock {
         let path = dir.join(LOCK_FILE);
         let mut options = OpenOptions::new();
         options.read(true).write(true);
-        let (mut file, created) = match options.clone().create_new(true).open(&path) {
-            Ok(file) => (file, true),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => (
-                options
-                    .open(&path)
-                    .map_err(|e| io_error(e, "opening lock file", &path))?,
-                false,
-            ),
-            Err(e) => return Err(io_error(e, "creating lock file", &path)),
+        // The lock file usually exists: open it first (one system call
+        // where an exclusive create that fails costs two), and create it
+        // only when that fails.
+        let (mut file, created) = match options.open(&path) {
+            Ok(file) => (file, false),
+            Err(_) => match options.clone().create_new(true).open(&path) {
+                Ok(file) => (file, true),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => (
+                    options
+                        .open(&path)
+                        .map_err(|e| io_error(e, "opening lock file", &path))?,
+                    false,
+                ),
+                Err(e) => return Err(io_error(e, "creating lock file", &path)),
+            },
         };
         match file.try_lock() {
             Ok(()) => {}
@@ -71,10 +96,19 @@ impl DirLock {
             }
             Err(TryLockError::Error(e)) => return Err(io_error(e, "locking", &path)),
         }
-        // What the previous holder left: `clean` after a clean close.
-        let mut previous = String::new();
-        let _ = file.read_to_string(&mut previous);
-        let previous_clean = previous.trim() == CLEAN;
+        // What the previous holder left: `clean` after a clean close. One
+        // positional read serves a file shorter than the buffer (what every
+        // writer leaves); a longer one is read whole, as before.
+        let mut head = [0; LOCK_READ];
+        let short = read_head(&file, &mut head).filter(|&n| n < LOCK_READ);
+        let previous_clean = match short {
+            Some(n) => std::str::from_utf8(&head[..n]).is_ok_and(|s| s.trim() == CLEAN),
+            None => {
+                let mut previous = String::new();
+                let _ = file.read_to_string(&mut previous);
+                previous.trim() == CLEAN
+            }
+        };
         // The pid is informative only: failing to write it is not an error.
         // Overwriting `clean` needs no sync: after a power loss the page
         // cache is gone, so whatever the old marker says, every byte the
@@ -84,9 +118,11 @@ impl DirLock {
         // rewriting it makes ext4 (auto_da_alloc) write it back at once,
         // which cost milliseconds per open.
         let pid = format!("{:<PID_WIDTH$}", std::process::id());
-        if file.write_all_at(pid.as_bytes(), 0).is_ok()
-            && file.metadata().is_ok_and(|m| m.len() > PID_WIDTH as u64)
-        {
+        let longer = |file: &File| match short {
+            Some(n) => n > PID_WIDTH,
+            None => file.metadata().is_ok_and(|m| m.len() > PID_WIDTH as u64),
+        };
+        if file.write_all_at(pid.as_bytes(), 0).is_ok() && longer(&file) {
             let _ = file.set_len(PID_WIDTH as u64);
         }
         Ok(Self {

@@ -44,8 +44,18 @@ use super::map::{map_write, LazyMap};
 /// The longest copy [`MappedFile`] remembers (an index entry is 16 bytes).
 const LAST_COPY: usize = 16;
 
-/// Bytes checked at a time for zeros when content is cut.
+/// Bytes checked at a time for zeros when content is cut (and zeroed when
+/// any is not).
 const ZERO_CHECK: usize = 4096;
+
+/// Bytes read at a time to check a cut range for zeros positionally.
+const ZERO_READ: usize = 64 << 10;
+
+/// Whether a cut range is checked for zeros with positional reads (guided
+/// by `SEEK_DATA`) rather than through the map: where the page cache is
+/// known to be unified with the maps and `SEEK_DATA` tracks pages dirtied
+/// through them.
+const POSITIONAL_ZERO_CHECK: bool = cfg!(any(target_os = "linux", target_os = "android"));
 
 /// The smallest growth step of an index file.
 pub(crate) const GROW_MIN: u64 = 64 << 10;
@@ -285,20 +295,23 @@ impl MappedFile {
     /// recovery expects. Pages that are already zero (the preallocated tail
     /// an unclean close leaves, which recovery cuts on every such open) are
     /// only read, not dirtied: an `ftruncate` here cost ~1 ms per open.
+    ///
+    /// Only the ranges that may hold data are read ([`next_data`]: on Linux
+    /// `SEEK_DATA`/`SEEK_HOLE` skip holes and unwritten extents that have
+    /// no page in the page cache, which read as zeros), and on Linux they
+    /// are read with positional reads rather than through the map, which
+    /// costs a page fault per 16 pages and their teardown on unmap.
     pub fn truncate(&mut self, len: u64) -> Result<(), StorageError> {
         if len >= self.len {
             return Ok(());
         }
-        let end = self.len as usize;
-        // `len < self.len <= map.len()`: the casts are exact.
+        let end = self.len;
         let mut zeroed = false;
-        for chunk in self.map_mut()?[len as usize..end].chunks_mut(ZERO_CHECK) {
-            // No early exit: the OR of a whole chunk vectorizes, where
-            // `any` went byte by byte (half the time of an unclean reopen).
-            if chunk.iter().fold(0, |acc, &b| acc | b) != 0 {
-                chunk.fill(0);
-                zeroed = true;
-            }
+        let mut buf = Vec::new();
+        let mut pos = len;
+        while let Some(data) = next_data(&self.file, pos, end) {
+            zeroed |= self.zero_range(data.start, data.end, &mut buf)?;
+            pos = data.end;
         }
         self.len = len;
         self.dirty_from = match (self.dirty_from, zeroed) {
@@ -307,6 +320,44 @@ impl MappedFile {
             (None, false) => None,
         };
         Ok(())
+    }
+
+    /// Zeroes the non-zero [`ZERO_CHECK`] chunks of `from..to` (below
+    /// `alloc`) through the map; whether there were any. On Linux the range
+    /// is read positionally into `buf` ([`ZERO_READ`] bytes at a time: the
+    /// page cache is unified, so these reads see every write through the
+    /// map), elsewhere through the map ([`POSITIONAL_ZERO_CHECK`]).
+    fn zero_range(&mut self, from: u64, to: u64, buf: &mut Vec<u8>) -> Result<bool, StorageError> {
+        let mut zeroed = false;
+        if !POSITIONAL_ZERO_CHECK {
+            // `to <= alloc <= map.len()`: the casts are exact.
+            for chunk in self.map_mut()?[from as usize..to as usize].chunks_mut(ZERO_CHECK) {
+                if !is_zero(chunk) {
+                    chunk.fill(0);
+                    zeroed = true;
+                }
+            }
+            return Ok(zeroed);
+        }
+        let mut pos = from;
+        while pos < to {
+            // At most `ZERO_READ`: the cast is exact.
+            let n = (to - pos).min(ZERO_READ as u64) as usize;
+            buf.resize(n, 0);
+            self.file
+                .read_exact_at(buf, pos)
+                .map_err(|e| io_error(e, "reading", &self.path))?;
+            for (i, chunk) in buf.chunks(ZERO_CHECK).enumerate() {
+                if !is_zero(chunk) {
+                    // `pos + n <= to <= alloc <= map.len()`: exact casts.
+                    let at = pos as usize + i * ZERO_CHECK;
+                    self.map_mut()?[at..at + chunk.len()].fill(0);
+                    zeroed = true;
+                }
+            }
+            pos += n as u64;
+        }
+        Ok(zeroed)
     }
 
     /// Cuts the file to the content length, dropping the preallocation.
@@ -347,6 +398,70 @@ impl MappedFile {
         }
         Ok(())
     }
+}
+
+/// Whether `chunk` holds only zeros. No early exit: the OR of a whole
+/// chunk vectorizes, where `any` went byte by byte (half the time of an
+/// unclean reopen).
+fn is_zero(chunk: &[u8]) -> bool {
+    chunk.iter().fold(0, |acc, &b| acc | b) == 0
+}
+
+/// The first range within `pos..end` of `file` that may hold data: on
+/// Linux, from `SEEK_DATA` at `pos` to the following `SEEK_HOLE`, clamped
+/// to `end`; `None` when the rest reads as zeros without being read (a
+/// hole, or an unwritten extent without pages in the page cache: `ENXIO`,
+/// or data only at `end` or after it). The file system tracks every byte
+/// written, through a map too (a page dirtied in a hole or an unwritten
+/// extent is data until it is written back, and after that the extent is
+/// written), so nothing non-zero is skipped. Where `SEEK_DATA` is not
+/// supported (an error other than `ENXIO`), or elsewhere than Linux, the
+/// whole of `pos..end`.
+fn next_data(file: &File, pos: u64, end: u64) -> Option<std::ops::Range<u64>> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{seek, SeekFrom};
+        data_range(pos, end, |hole, at| {
+            seek(
+                file,
+                if hole {
+                    SeekFrom::Hole(at)
+                } else {
+                    SeekFrom::Data(at)
+                },
+            )
+        })
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = file;
+        data_range(pos, end, |_, _| Err(Errno::INVAL))
+    }
+}
+
+/// [`next_data`] with `seek(hole, at)` for `lseek(at, SEEK_HOLE)` (when
+/// `hole`) or `lseek(at, SEEK_DATA)`.
+fn data_range(
+    pos: u64,
+    end: u64,
+    seek: impl Fn(bool, u64) -> Result<u64, Errno>,
+) -> Option<std::ops::Range<u64>> {
+    if pos >= end {
+        return None;
+    }
+    let start = match seek(false, pos) {
+        Ok(data) if data >= end => return None,
+        // Never before `pos`; `max` only guards the caller's loop.
+        Ok(data) => data.max(pos),
+        Err(Errno::NXIO) => return None,
+        // No `SEEK_DATA` here (`EINVAL`, or anything else): all of it.
+        Err(_) => return Some(pos..end),
+    };
+    let stop = match seek(true, start) {
+        Ok(hole) if hole > start => hole.min(end),
+        _ => end,
+    };
+    Some(start..stop)
 }
 
 #[cfg(test)]
@@ -528,5 +643,104 @@ mod tests {
         assert_eq!(out, [3, 4, 4, 4, 4, 4]);
         drop(f);
         assert_eq!(std::fs::read(&path).unwrap().len(), 105);
+    }
+
+    #[test]
+    fn data_ranges_fall_back_to_the_whole_range_without_seek_data() {
+        // No SEEK_DATA support: everything is checked.
+        assert_eq!(data_range(10, 100, |_, _| Err(Errno::INVAL)), Some(10..100));
+        assert_eq!(data_range(10, 100, |_, _| Err(Errno::IO)), Some(10..100));
+        // A SEEK_HOLE that fails after a SEEK_DATA that worked: to the end.
+        let data_only = |hole, at| if hole { Err(Errno::INVAL) } else { Ok(at + 5) };
+        assert_eq!(data_range(10, 100, data_only), Some(15..100));
+        // ENXIO: no data after `pos`; data only at `end` or later: none.
+        assert_eq!(data_range(10, 100, |_, _| Err(Errno::NXIO)), None);
+        assert_eq!(data_range(10, 100, |_, _| Ok(100)), None);
+        assert_eq!(data_range(100, 100, |_, _| Ok(0)), None);
+        // A data range inside, and one that runs past the end.
+        let seek = |hole, at| Ok(if hole { at + 20 } else { 40 });
+        assert_eq!(data_range(10, 100, seek), Some(40..60));
+        assert_eq!(data_range(10, 50, seek), Some(40..50));
+    }
+
+    #[test]
+    fn an_untouched_preallocation_reads_as_no_data_or_is_checked_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f.index");
+        let file = File::create(&path).unwrap();
+        file.write_all_at(&[1; 100], 0).unwrap();
+        file.sync_all().unwrap();
+        rustix::fs::fallocate(&file, FallocateFlags::empty(), 100, 1 << 20).unwrap();
+        match next_data(&file, 4096, (1 << 20) + 100) {
+            // SEEK_DATA (ext4, tmpfs, xfs, btrfs): the unwritten extent is
+            // skipped, or (any page of it cached) reported as data.
+            None => {}
+            Some(range) => assert!(range.start >= 4096 && range.end <= (1 << 20) + 100),
+        }
+        // The written bytes are data wherever SEEK_DATA works, and always
+        // when it does not.
+        assert_eq!(next_data(&file, 0, 100), Some(0..100));
+    }
+
+    /// Bytes written through the map past the cut point and not synced
+    /// (dirty pages in the page cache, over the unwritten extent of an
+    /// unclean close's preallocation) are found by `SEEK_DATA`, checked
+    /// and zeroed.
+    #[test]
+    fn a_cut_zeroes_unsynced_bytes_written_through_the_map() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = open(tmp.path(), 4 << 20);
+        f.append(&[3; 100]).unwrap();
+        f.sync().unwrap();
+        drop(f);
+        // An unclean close: the content is the whole preallocation.
+        let mut f = open(tmp.path(), 4 << 20);
+        let len = f.len();
+        assert_eq!(len, GROW_MIN);
+        let map = f.map_mut().unwrap();
+        for at in [100, 4095, 4096, 30_000, len as usize - 1] {
+            map[at] = 9;
+        }
+        f.truncate(50).unwrap();
+        assert_eq!(f.dirty_from, Some(50));
+        assert!(f.map.get().unwrap()[50..len as usize]
+            .iter()
+            .all(|&b| b == 0));
+        // The file says so too (the same pages, through another descriptor).
+        let bytes = std::fs::read(tmp.path().join("f.index")).unwrap();
+        assert_eq!(bytes.len() as u64, len);
+        assert!(bytes[..50].iter().all(|&b| b == 3));
+        assert!(bytes[50..].iter().all(|&b| b == 0));
+        // Dropped unsynced again and reopened: still zeros past the cut.
+        drop(f);
+        let mut f = open(tmp.path(), 4 << 20);
+        f.truncate(50).unwrap();
+        assert_eq!(f.dirty_from, None, "nothing left to zero");
+        f.close().unwrap();
+        assert_eq!(std::fs::read(tmp.path().join("f.index")).unwrap(), [3; 50]);
+    }
+
+    /// The same after growth far past the first step, where most of the
+    /// preallocation was never touched: a non-zero page in the middle of
+    /// it, and one at its very end, are found.
+    #[test]
+    fn a_cut_finds_unsynced_bytes_far_into_the_preallocation() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = open(tmp.path(), 8 << 20);
+        f.append(&vec![5; 3 << 20]).unwrap();
+        f.append(&[5; 16]).unwrap();
+        f.sync().unwrap();
+        let alloc = disk_len(&f) as usize;
+        let len = f.len() as usize;
+        assert!(alloc > len + 8192, "{alloc} {len}");
+        let map = f.map_mut().unwrap();
+        map[len + (alloc - len) / 2] = 1;
+        map[alloc - 1] = 2;
+        // Content as an unclean reopen reports it: the whole file.
+        f.len = alloc as u64;
+        f.truncate(len as u64 - 10).unwrap();
+        let bytes = std::fs::read(tmp.path().join("f.index")).unwrap();
+        assert!(bytes[..len - 10].iter().all(|&b| b == 5));
+        assert!(bytes[len - 10..].iter().all(|&b| b == 0));
     }
 }

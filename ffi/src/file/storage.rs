@@ -6,7 +6,10 @@ use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use dislog_core::{FileHint, FileKind, Storage, StorageError, StorageErrorKind};
+use rustix::fs::{Mode as FileMode, OFlags};
+use rustix::io::Errno;
+
+use dislog_core::{parse_file_name, FileHint, FileKind, Storage, StorageError, StorageErrorKind};
 
 use super::buffered::{BufferedFile, Mode};
 use super::error::io_error;
@@ -34,6 +37,11 @@ struct Shared {
     shadows: Option<Mutex<HashMap<String, Shadow>>>,
     /// Names of the files open through a handle.
     open: Mutex<HashSet<String>>,
+    /// The directory's names as [`FileStorage::holds_log`] listed them,
+    /// served to the next [`Storage::list`] instead of a second listing
+    /// (the engine's first step on open) unless a file was created or
+    /// removed through this storage since.
+    listed: Mutex<Option<Vec<String>>>,
 }
 
 /// The registration of an open file's name; dropping it releases the name
@@ -118,6 +126,15 @@ fn create_dirs(dir: &Path) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// The topmost ancestor of `dir` (or `dir` itself) that does not exist, so
+/// that a failed open can remove the directories it created.
+fn first_missing(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+        .last()
+        .map(Path::to_path_buf)
+}
+
 impl FileStorage {
     /// Opens `dir` for writing: creates it (and missing parents) when it
     /// does not exist, then takes its writer lock (the `LOCK` file).
@@ -126,21 +143,40 @@ impl FileStorage {
     /// process or another, holds the lock; `PermissionDenied`, `NotFound`
     /// and others with the path in the detail.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, StorageError> {
-        let dir = dir.as_ref();
-        if !check_dir(dir)? {
-            create_dirs(dir)?;
-        }
-        let dir_file = File::open(dir).map_err(|e| io_error(e, "opening directory", dir))?;
-        let lock = DirLock::acquire(dir)?;
-        Ok(Self {
-            shared: Arc::new(Shared {
-                dir: dir.to_path_buf(),
-                dir_file: Some(dir_file),
-                lock: Some(lock),
-                shadows: None,
-                open: Mutex::default(),
-            }),
-        })
+        Self::open_tracking(dir.as_ref()).0
+    }
+
+    /// [`FileStorage::open`], and the topmost directory it created for it
+    /// (`None` when `dir` existed), whether it succeeded or not: a failed
+    /// open of a new log removes what it created. The directory is
+    /// inspected once.
+    pub(crate) fn open_tracking(dir: &Path) -> (Result<Self, StorageError>, Option<PathBuf>) {
+        let created = match check_dir(dir) {
+            Ok(true) => None,
+            Ok(false) => {
+                let created = first_missing(dir);
+                if let Err(e) = create_dirs(dir) {
+                    return (Err(e), created);
+                }
+                created
+            }
+            Err(e) => return (Err(e), None),
+        };
+        let open = || {
+            let dir_file = File::open(dir).map_err(|e| io_error(e, "opening directory", dir))?;
+            let lock = DirLock::acquire(dir)?;
+            Ok(Self {
+                shared: Arc::new(Shared {
+                    dir: dir.to_path_buf(),
+                    dir_file: Some(dir_file),
+                    lock: Some(lock),
+                    shadows: None,
+                    open: Mutex::default(),
+                    listed: Mutex::default(),
+                }),
+            })
+        };
+        (open(), created)
     }
 
     /// Opens `dir` without taking the lock and without ever writing to it.
@@ -160,6 +196,7 @@ impl FileStorage {
                 lock: None,
                 shadows: Some(Mutex::new(HashMap::new())),
                 open: Mutex::default(),
+                listed: Mutex::default(),
             }),
         })
     }
@@ -186,6 +223,98 @@ impl FileStorage {
     /// The writer lock, `None` when read-only.
     pub(crate) fn lock(&self) -> Option<&DirLock> {
         self.shared.lock.as_ref()
+    }
+
+    /// Opens the plain file `name` (at `path`) of a writer for reading and
+    /// writing, created empty when `create`. Relative to the directory's
+    /// descriptor, the one the lock was taken in: the kernel then looks up
+    /// one name instead of walking the whole path again for every file.
+    fn open_rw(&self, name: &str, path: &Path, create: bool) -> std::io::Result<File> {
+        let Some(dir) = &self.shared.dir_file else {
+            return OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(create)
+                .truncate(create)
+                .open(path);
+        };
+        let mut flags = OFlags::RDWR | OFlags::CLOEXEC;
+        if create {
+            flags |= OFlags::CREATE | OFlags::TRUNC;
+        }
+        // As `std::fs::File::create`: 0o666, less the umask.
+        let mode = FileMode::RUSR
+            | FileMode::WUSR
+            | FileMode::RGRP
+            | FileMode::WGRP
+            | FileMode::ROTH
+            | FileMode::WOTH;
+        loop {
+            match rustix::fs::openat(dir, name, flags, mode) {
+                Ok(fd) => return Ok(File::from(fd)),
+                Err(Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The listing kept for the next [`Storage::list`].
+    fn listed(&self) -> std::sync::MutexGuard<'_, Option<Vec<String>>> {
+        self.shared
+            .listed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The names in the directory (UTF-8 ones: others are not ours, the
+    /// log ignores them), as the file system lists them.
+    fn read_names(&self) -> Result<Vec<String>, StorageError> {
+        let dir = &self.shared.dir;
+        let mut names = Vec::new();
+        for entry in fs::read_dir(dir).map_err(|e| io_error(e, "listing", dir))? {
+            let entry = entry.map_err(|e| io_error(e, "listing", dir))?;
+            if let Ok(name) = entry.file_name().into_string() {
+                names.push(name);
+            }
+        }
+        Ok(names)
+    }
+
+    /// `names` as listed on disk, with the changes a read-only storage made
+    /// in memory.
+    fn with_shadows(&self, mut names: Vec<String>) -> Vec<String> {
+        self.shadows(|table| {
+            names.retain(|n| table.get(n) != Some(&Shadow::Removed));
+            for (name, shadow) in table.iter() {
+                if *shadow == Shadow::Created && !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+        });
+        names
+    }
+
+    /// Whether the directory holds a file named like a segment file (after
+    /// the changes a read-only storage made in memory). The listing is kept
+    /// for the next [`Storage::list`] (the engine's first step on open),
+    /// which then lists nothing again, unless a file is created or removed
+    /// through this storage before it.
+    pub(crate) fn holds_log(&self) -> Result<bool, StorageError> {
+        let names = self.read_names()?;
+        let segment = |names: &[String]| names.iter().any(|n| parse_file_name(n).is_some());
+        let held = if self.is_read_only() {
+            segment(&self.with_shadows(names.clone()))
+        } else {
+            segment(&names)
+        };
+        *self.listed() = Some(names);
+        Ok(held)
+    }
+
+    /// Drops the listing [`FileStorage::holds_log`] kept, if the engine did
+    /// not use it: a later [`Storage::list`] reads the directory.
+    pub(crate) fn forget_listing(&self) {
+        *self.listed() = None;
     }
 
     fn file_path(&self, name: &str) -> Result<PathBuf, StorageError> {
@@ -285,24 +414,12 @@ impl Storage for FileStorage {
     type File = FileHandle;
 
     fn list(&self) -> Result<Vec<String>, StorageError> {
-        let dir = &self.shared.dir;
-        let mut names = Vec::new();
-        for entry in fs::read_dir(dir).map_err(|e| io_error(e, "listing", dir))? {
-            let entry = entry.map_err(|e| io_error(e, "listing", dir))?;
-            // Names that are not UTF-8 are not ours: the log ignores them.
-            if let Ok(name) = entry.file_name().into_string() {
-                names.push(name);
-            }
-        }
-        self.shadows(|table| {
-            names.retain(|n| table.get(n) != Some(&Shadow::Removed));
-            for (name, shadow) in table.iter() {
-                if *shadow == Shadow::Created && !names.contains(name) {
-                    names.push(name.clone());
-                }
-            }
-        });
-        Ok(names)
+        let listed = self.listed().take();
+        let names = match listed {
+            Some(names) => names,
+            None => self.read_names()?,
+        };
+        Ok(self.with_shadows(names))
     }
 
     fn open(&self, name: &str, hint: FileHint) -> Result<FileHandle, StorageError> {
@@ -327,7 +444,7 @@ impl Storage for FileStorage {
                 ))
             }
             None if self.is_read_only() => File::open(&path),
-            None => OpenOptions::new().read(true).write(true).open(&path),
+            None => self.open_rw(name, &path, false),
         }
         .map_err(|e| io_error(e, "opening", &path))?;
         self.handle(open, path, Some(file), hint)
@@ -336,22 +453,20 @@ impl Storage for FileStorage {
     fn create(&self, name: &str, hint: FileHint) -> Result<FileHandle, StorageError> {
         let path = self.file_path(name)?;
         let open = self.register(name, &path)?;
+        *self.listed() = None;
         if self.is_read_only() {
             self.shadows(|table| table.insert(name.to_owned(), Shadow::Created));
             return self.handle(open, path, None, hint);
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
+        let file = self
+            .open_rw(name, &path, true)
             .map_err(|e| io_error(e, "creating", &path))?;
         self.handle(open, path, Some(file), hint)
     }
 
     fn remove(&self, name: &str) -> Result<(), StorageError> {
         let path = self.file_path(name)?;
+        *self.listed() = None;
         if self.is_open(name) {
             return Err(StorageError::new(
                 StorageErrorKind::Busy,
