@@ -47,7 +47,7 @@ pub use config::{default_clock, Clock, Config, SyncPolicy};
 pub use error::{Error, ErrorCode, Result};
 pub use format::{
     file_name, parse_file_name, FORMAT_VERSION, HEADER_LEN, INDEX_ENTRY_LEN, INDEX_MAGIC,
-    STORE_MAGIC,
+    OLDEST_FORMAT_VERSION, STORE_MAGIC,
 };
 pub use iter::Iter;
 pub use log::{AppendHook, Log, Removed, SegmentInfo};
