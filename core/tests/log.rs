@@ -93,6 +93,46 @@ fn batch_gets_consecutive_offsets_across_rolls() {
 }
 
 #[test]
+fn a_batch_larger_than_a_chunk_is_written_in_pieces_and_reads_back() {
+    // 3,000 frames of 124 bytes are several 64 KiB chunks, in 1 MiB
+    // segments; a record larger than a chunk goes through on its own.
+    // (Fewer under miri, which interprets every checksum step: still more
+    // than a chunk.)
+    let (n, big) = if cfg!(miri) {
+        (700, 70 << 10)
+    } else {
+        (3000, 200 << 10)
+    };
+    let config = Config {
+        max_store_bytes: 1 << 20,
+        max_index_bytes: 1 << 20,
+        ..Config::default()
+    };
+    let mut log = Log::open(MemoryStorage::new(), config).unwrap();
+    let mut batch: Vec<Vec<u8>> = (0..n)
+        .map(|i: u32| {
+            let mut p = vec![(i % 251) as u8; 100];
+            p[..4].copy_from_slice(&i.to_le_bytes());
+            p
+        })
+        .collect();
+    batch.insert(n as usize / 2, vec![9; big]);
+    assert_eq!(log.append_batch_at(&batch, 77).unwrap(), 0);
+    assert_eq!(log.next_offset(), u64::from(n) + 1);
+    for (record, want) in log.records().zip(&batch) {
+        let record = record.unwrap();
+        assert_eq!(
+            record.payload.as_ref(),
+            want.as_slice(),
+            "offset {}",
+            record.offset
+        );
+        assert_eq!(record.timestamp, 77);
+    }
+    assert_eq!(log.read(u64::from(n) / 2).unwrap().payload.len(), big);
+}
+
+#[test]
 fn bad_batches_append_nothing() {
     let mut log = Log::open(MemoryStorage::new(), tiny()).unwrap();
     let too_big = vec![0u8; 65];
