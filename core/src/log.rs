@@ -512,7 +512,10 @@ impl<S: Storage> Log<S> {
                 s.append(
                     bytes,
                     |out| {
-                        for (offset, record) in (first..).zip(&records[..n]) {
+                        // `first + n` fits (check_append), and no offset past
+                        // the chunk is formed: a batch may end at u64::MAX.
+                        for (i, record) in records[..n].iter().enumerate() {
+                            let offset = first + i as u64;
                             encode_frame(out, offset, timestamp, record.as_ref(), checksum);
                         }
                     },

@@ -133,6 +133,22 @@ fn a_batch_larger_than_a_chunk_is_written_in_pieces_and_reads_back() {
 }
 
 #[test]
+fn a_batch_may_end_at_the_last_offset() {
+    let config = Config {
+        initial_offset: u64::MAX - 3,
+        ..Config::default()
+    };
+    let mut log = Log::open(MemoryStorage::new(), config).unwrap();
+    assert_eq!(log.append_batch(&[b"a", b"b", b"c"]).unwrap(), u64::MAX - 3);
+    assert_eq!(log.next_offset(), u64::MAX);
+    assert_eq!(&*log.read(u64::MAX - 1).unwrap().payload, b"c");
+    assert_eq!(
+        log.append_batch(&[b"d"]).unwrap_err().code(),
+        ErrorCode::InvalidArgument
+    );
+}
+
+#[test]
 fn bad_batches_append_nothing() {
     let mut log = Log::open(MemoryStorage::new(), tiny()).unwrap();
     let too_big = vec![0u8; 65];
