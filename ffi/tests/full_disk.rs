@@ -13,49 +13,54 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use dislog::{Config, ErrorCode, Log, StorageErrorKind};
 
-/// Held by each test for its whole run. A test spawns `mount`: the child
-/// holds a copy of the process's file descriptors until it execs, so the
-/// files a test running beside it deletes keep their blocks meanwhile, and
-/// on a loaded machine that test's freed space is not free yet (it then saw
-/// `NoSpace` where space had been freed). One test at a time avoids it.
+/// Held by a [`Tmpfs`] for its whole life. A test spawns `mount`: the
+/// child holds a copy of the process's file descriptors until it execs, so
+/// the files a test running beside it deletes keep their blocks meanwhile,
+/// and on a loaded machine that test's freed space is not free yet (it then
+/// saw `NoSpace` where space had been freed). One tmpfs test at a time
+/// avoids it.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// The test lock; a test that failed while holding it does not matter.
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+/// A 256 KiB tmpfs mounted in a fresh temporary directory, unmounted on
+/// drop; while it exists no other tmpfs test runs.
+struct Tmpfs {
+    path: PathBuf,
+    // Dropped after the unmount (`Drop::drop` runs first): the directory,
+    // then the turn of the next test.
+    _tmp: tempfile::TempDir,
+    _serial: MutexGuard<'static, ()>,
 }
 
-/// A mounted tmpfs, unmounted on drop.
-struct Tmpfs(PathBuf);
-
 impl Tmpfs {
-    fn mount(at: &Path) -> Option<Self> {
-        std::fs::create_dir_all(at).unwrap();
-        let status = Command::new("mount")
+    /// The tmpfs, or `None` (saying the test is skipped) where mounting is
+    /// refused.
+    fn mount_or_skip() -> Option<Self> {
+        // A test that failed while holding the turn does not matter.
+        let serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("mnt");
+        std::fs::create_dir_all(&path).unwrap();
+        let mounted = Command::new("mount")
             .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
-            .arg(at)
+            .arg(&path)
             .stderr(std::process::Stdio::null())
             .status()
-            .ok()?;
-        status.success().then(|| Self(at.to_path_buf()))
-    }
-}
-
-impl Tmpfs {
-    /// A tmpfs at `dir/mnt`, or `None` (saying the test is skipped) where
-    /// mounting is refused.
-    fn mount_or_skip(dir: &Path) -> Option<Self> {
-        let fs = Self::mount(&dir.join("mnt"));
-        if fs.is_none() {
+            .is_ok_and(|s| s.success());
+        if !mounted {
             eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+            return None;
         }
-        fs
+        Some(Self {
+            path,
+            _tmp: tmp,
+            _serial: serial,
+        })
     }
 }
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
+        let _ = Command::new("umount").arg(&self.path).status();
     }
 }
 
@@ -75,12 +80,10 @@ fn record(i: u64) -> Vec<u8> {
 
 #[test]
 fn a_full_disk_is_a_clear_error_and_recovery_keeps_a_prefix() {
-    let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let Some(fs) = Tmpfs::mount_or_skip(tmp.path()) else {
+    let Some(fs) = Tmpfs::mount_or_skip() else {
         return;
     };
-    let dir = fs.0.join("log");
+    let dir = fs.path.join("log");
     let log = Log::open(&dir, config()).unwrap();
     let mut acknowledged = 0;
     let err = loop {
@@ -120,23 +123,21 @@ fn a_full_disk_is_a_clear_error_and_recovery_keeps_a_prefix() {
 
 #[test]
 fn an_open_that_fails_on_a_full_disk_leaves_nothing_behind() {
-    let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let Some(fs) = Tmpfs::mount_or_skip(tmp.path()) else {
+    let Some(fs) = Tmpfs::mount_or_skip() else {
         return;
     };
     // Fill the file system to the last block.
-    let filler = fs.0.join("filler");
+    let filler = fs.path.join("filler");
     let mut file = std::fs::File::create(&filler).unwrap();
     let block = vec![0u8; 4096];
     while std::io::Write::write_all(&mut file, &block).is_ok() {}
     drop(file);
-    let before: Vec<_> = std::fs::read_dir(&fs.0)
+    let before: Vec<_> = std::fs::read_dir(&fs.path)
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
 
-    let dir = fs.0.join("new/log");
+    let dir = fs.path.join("new/log");
     let err = Log::open(&dir, config()).unwrap_err();
     // On tmpfs the directories, the lock file and the empty store fit: the
     // open fails when the index grows, after creating all of them.
@@ -144,7 +145,7 @@ fn an_open_that_fails_on_a_full_disk_leaves_nothing_behind() {
         panic!("not a storage error: {err}");
     };
     assert_eq!(storage.kind(), StorageErrorKind::NoSpace, "{err}");
-    let after: Vec<_> = std::fs::read_dir(&fs.0)
+    let after: Vec<_> = std::fs::read_dir(&fs.path)
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
@@ -163,12 +164,10 @@ fn remount_read_only(at: &Path) -> bool {
 
 #[test]
 fn a_read_only_file_system_is_a_clear_permission_error_and_changes_nothing() {
-    let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let Some(fs) = Tmpfs::mount_or_skip(tmp.path()) else {
+    let Some(fs) = Tmpfs::mount_or_skip() else {
         return;
     };
-    let dir = fs.0.join("log");
+    let dir = fs.path.join("log");
     let log = Log::open(&dir, config()).unwrap();
     for i in 0..20 {
         log.append(&record(i)).unwrap();
@@ -178,7 +177,7 @@ fn a_read_only_file_system_is_a_clear_permission_error_and_changes_nothing() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    assert!(remount_read_only(&fs.0), "remount read-only");
+    assert!(remount_read_only(&fs.path), "remount read-only");
 
     // Root bypasses file modes, not a read-only mount: the writer's open
     // is refused with the path, a new log cannot be made, nothing changes.
@@ -188,9 +187,9 @@ fn a_read_only_file_system_is_a_clear_permission_error_and_changes_nothing() {
     };
     assert_eq!(storage.kind(), StorageErrorKind::PermissionDenied, "{err}");
     assert!(err.to_string().contains(&*dir.to_string_lossy()), "{err}");
-    let err = Log::open(fs.0.join("new"), config()).unwrap_err();
+    let err = Log::open(fs.path.join("new"), config()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::Io, "{err}");
-    assert!(!fs.0.join("new").exists());
+    assert!(!fs.path.join("new").exists());
     let after: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
