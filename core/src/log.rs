@@ -453,12 +453,8 @@ impl<S: Storage> Log<S> {
     /// Frames one record into the active segment, which has room for it:
     /// straight into the store's append buffer, no intermediate copy.
     fn append_one(&mut self, payload: &[u8], timestamp: u64) -> Result<()> {
-        let Some(len) = payload.len().checked_add(FRAME_HEADER_LEN as usize) else {
-            return Err(Error::RecordTooLarge {
-                len: payload.len() as u64,
-                max: self.config.record_limit(),
-            });
-        };
+        // A slice holds at most isize::MAX bytes: its frame's length fits.
+        let len = payload.len() + FRAME_HEADER_LEN as usize;
         let segment = self.active_mut()?;
         let max_ts = segment.max_ts.map_or(timestamp, |m| m.max(timestamp));
         let entry = Entry {
@@ -506,9 +502,13 @@ impl<S: Storage> Log<S> {
             n += 1;
         }
         let (first, checksum) = (segment.next_offset(), segment.store.checksum);
-        let result = match usize::try_from(store_len - start) {
-            _ if n == 0 => Ok(()),
-            Ok(bytes) => self.active_mut().and_then(|s| {
+        let result = if n == 0 {
+            Ok(())
+        } else {
+            // At most CHUNK bytes, then one record (a slice: at most
+            // isize::MAX bytes) and its header: the length fits a usize.
+            let bytes = (store_len - start) as usize;
+            self.active_mut().and_then(|s| {
                 s.append(
                     bytes,
                     |out| {
@@ -523,11 +523,7 @@ impl<S: Storage> Log<S> {
                     n as u64,
                     max_ts,
                 )
-            }),
-            Err(_) => Err(Error::InvalidArgument(format!(
-                "a batch chunk of {} bytes does not fit in this platform's memory",
-                store_len - start
-            ))),
+            })
         };
         self.entries = entries;
         result.map(|()| (n, store_len - start))
