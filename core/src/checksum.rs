@@ -27,7 +27,7 @@ pub(crate) enum Checksum {
 impl Checksum {
     /// The checksum of files and snapshots of format `version` (one that
     /// [`crate::format::check_header`] accepted).
-    pub fn of_version(version: u32) -> Self {
+    pub const fn of_version(version: u32) -> Self {
         if version == 1 {
             Self::Crc32
         } else {

@@ -28,7 +28,7 @@ pub const SNAPSHOT_TRAILER_LEN: usize = 24;
 
 /// The checksum of the snapshots this build writes (those of
 /// [`FORMAT_VERSION`]).
-const WRITTEN: Checksum = Checksum::Crc32c;
+const WRITTEN: Checksum = Checksum::of_version(FORMAT_VERSION);
 
 /// Size of the chunks a [`SnapshotReader`] yields (one record may exceed it).
 const CHUNK: usize = 1 << 20;
