@@ -7,7 +7,7 @@ use crate::checksum::Checksum;
 use crate::error::{Error, Result};
 use crate::format::HEADER_LEN;
 use crate::log::Log;
-use crate::record::{frame_len, FrameHeader, Record, FRAME_HEADER_LEN};
+use crate::record::{frame_len, parse_frame, Record};
 use crate::storage::{Storage, StorageFile};
 
 /// Bytes of a store the iterator reads at once: the first window of an
@@ -27,42 +27,22 @@ enum Window<'a> {
 }
 
 impl<'a> Window<'a> {
-    /// The window's bytes from store position `pos` on, if it starts there
-    /// or before.
-    fn from(&self, pos: u64) -> Option<&[u8]> {
-        let (start, bytes): (u64, &[u8]) = match self {
-            Window::Empty => return None,
-            Window::Borrowed { start, bytes } => (*start, bytes),
-            Window::Owned { start, bytes } => (*start, bytes),
-        };
-        let skip = usize::try_from(pos.checked_sub(start)?).ok()?;
-        bytes.get(skip..)
-    }
-
-    /// The record whose whole frame lies at the start of `bytes`, which
-    /// [`Window::from`] returned for `pos`: borrowed when the window is.
-    fn record(&self, bytes: &[u8], offset: u64, checksum: Checksum) -> Option<Record<'a>> {
-        let head: &[u8; FRAME_HEADER_LEN as usize] =
-            bytes.get(..FRAME_HEADER_LEN as usize)?.try_into().ok()?;
-        let header = FrameHeader::decode(head);
-        let len = usize::try_from(header.frame_len()).ok()?;
-        let frame = bytes.get(..len)?;
-        if header.offset != offset || !header.checks_frame(frame, checksum) {
-            return None;
+    /// The record whose whole, valid frame lies in the window at store
+    /// position `pos`: borrowed when the window is.
+    fn record(&self, pos: u64, offset: u64, checksum: Checksum) -> Option<Record<'a>> {
+        /// `bytes` (starting at store position `start`) from `pos` on.
+        fn from(bytes: &[u8], start: u64, pos: u64) -> Option<&[u8]> {
+            bytes.get(usize::try_from(pos.checked_sub(start)?).ok()?..)
         }
-        let payload = match self {
-            // Re-slice the `'a` borrow rather than `bytes` (tied to `self`).
-            Window::Borrowed { bytes: all, .. } => {
-                let at = all.len() - bytes.len() + FRAME_HEADER_LEN as usize;
-                Cow::Borrowed(all.get(at..at + len - FRAME_HEADER_LEN as usize)?)
+        match *self {
+            Window::Empty => None,
+            Window::Borrowed { start, bytes } => {
+                parse_frame(from(bytes, start, pos)?, offset, checksum)
             }
-            _ => Cow::Owned(frame.get(FRAME_HEADER_LEN as usize..)?.to_vec()),
-        };
-        Some(Record {
-            offset,
-            timestamp: header.timestamp,
-            payload,
-        })
+            Window::Owned { start, ref bytes } => {
+                parse_frame(from(bytes, start, pos)?, offset, checksum).map(Record::into_owned)
+            }
+        }
     }
 }
 
@@ -143,8 +123,7 @@ impl<'a, S: Storage> Iter<'a, S> {
     /// The next record from the window, if the window holds its whole,
     /// valid frame.
     fn window_record(&self) -> Option<Record<'a>> {
-        let bytes = self.window.from(self.pos)?;
-        self.window.record(bytes, self.offset, self.checksum)
+        self.window.record(self.pos, self.offset, self.checksum)
     }
 
     /// Reads the window anew from the current position of `segment`.

@@ -167,6 +167,10 @@ impl StorageFile for MemoryFile {
         self.range(pos, len).map(Cow::Borrowed)
     }
 
+    fn resident(&self) -> Option<&[u8]> {
+        Some(&self.data)
+    }
+
     fn append(&mut self, data: &[u8]) -> Result<(), StorageError> {
         self.append_with(data.len(), |out| out.extend_from_slice(data))
     }

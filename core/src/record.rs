@@ -90,6 +90,28 @@ impl FrameHeader {
     }
 }
 
+/// The record whose whole frame starts `bytes`, borrowed from it, if the
+/// frame holds `offset` and checks under `checksum`; `None` for anything
+/// else (a frame cut short by the end of `bytes`, another offset, a bad
+/// checksum). The fast path of reads by offset and of the iterator: on
+/// `None` they read through the store, which says what is wrong.
+#[inline]
+pub(crate) fn parse_frame(bytes: &[u8], offset: u64, checksum: Checksum) -> Option<Record<'_>> {
+    let head: &[u8; FRAME_HEADER_LEN as usize] =
+        bytes.get(..FRAME_HEADER_LEN as usize)?.try_into().ok()?;
+    let header = FrameHeader::decode(head);
+    let len = usize::try_from(header.frame_len()).ok()?;
+    let frame = bytes.get(..len)?;
+    if header.offset != offset || !header.checks_frame(frame, checksum) {
+        return None;
+    }
+    Some(Record {
+        offset,
+        timestamp: header.timestamp,
+        payload: Cow::Borrowed(frame.get(FRAME_HEADER_LEN as usize..)?),
+    })
+}
+
 /// Length of the frame of a payload of `len` bytes.
 pub fn frame_len(len: usize) -> u64 {
     FRAME_HEADER_LEN + len as u64

@@ -9,9 +9,9 @@ use alloc::vec::Vec;
 use crate::checksum::Checksum;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::format::{check_header, file_name, torn_header, HEADER_LEN, INDEX_ENTRY_LEN};
+use crate::format::{check_header, file_name, read_u64, torn_header, HEADER_LEN, INDEX_ENTRY_LEN};
 use crate::index::{entry_pos, Entry, Index};
-use crate::record::{frame_len, Record};
+use crate::record::{frame_len, parse_frame, Record};
 use crate::repair::Repair;
 use crate::storage::{FileHint, FileKind, Storage, StorageError, StorageErrorKind, StorageFile};
 use crate::store::Store;
@@ -222,6 +222,9 @@ impl<F: StorageFile> Segment<F> {
     /// (`FORMAT.md`, "Recovery on open"); `read` and iteration then still
     /// agree, and a record whose frame is bad reads as `CORRUPT` either way.
     pub fn read(&self, offset: u64) -> Result<Record<'_>> {
+        if let Some(record) = self.read_resident(offset) {
+            return Ok(record);
+        }
         let entry = self.entry(offset - self.base)?;
         match self.store.read(entry.pos, offset) {
             Ok(record) => Ok(record),
@@ -230,6 +233,31 @@ impl<F: StorageFile> Segment<F> {
                 _ => Err(e),
             },
         }
+    }
+
+    /// The record at `offset` (in this segment) parsed straight out of the
+    /// index's and the store's resident bytes ([`StorageFile::resident`]),
+    /// with no copy and no error path: `None` when either file does not
+    /// hold it, or when anything about it is off, and the full read above
+    /// says what.
+    #[inline]
+    fn read_resident(&self, offset: u64) -> Option<Record<'_>> {
+        let at = usize::try_from(entry_pos(offset - self.base)).ok()?;
+        let entry = self
+            .index
+            .file
+            .resident()?
+            .get(at..at + INDEX_ENTRY_LEN as usize)?;
+        let pos = read_u64(entry, 0);
+        if pos < HEADER_LEN {
+            return None;
+        }
+        let frame = self
+            .store
+            .file
+            .resident()?
+            .get(usize::try_from(pos).ok()?..)?;
+        parse_frame(frame, offset, self.store.checksum)
     }
 
     /// Where the frame of record `i` starts: its index entry's position when

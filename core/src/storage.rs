@@ -239,6 +239,21 @@ pub trait StorageFile {
         Ok(Cow::Owned(buf))
     }
 
+    /// The file's first bytes, borrowed, when the backend already holds
+    /// them in memory or in a mapping: every byte the slice holds is the
+    /// file's content, but it may end before [`StorageFile::len`] (appended
+    /// bytes still in a buffer, say). Reads by offset and the iterator parse
+    /// records straight out of it, and go through
+    /// [`StorageFile::read_into`] and [`StorageFile::read_at`] for whatever
+    /// it does not hold.
+    ///
+    /// Must not do anything costly (make a mapping, read the disk): the
+    /// default, `None`, means the backend has nothing to lend right now.
+    /// Power loss: no effect on the media.
+    fn resident(&self) -> Option<&[u8]> {
+        None
+    }
+
     /// Appends `data` at the end of the file. The backend may buffer it.
     ///
     /// Power loss (until the next sync): any prefix of `data` may be on the

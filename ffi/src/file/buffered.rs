@@ -145,6 +145,17 @@ impl BufferedFile {
         self.disk_len + self.buf.len() as u64
     }
 
+    /// The content that can be lent as it is (`StorageFile::resident`):
+    /// the bytes on disk once the map is made, or the buffer while nothing
+    /// is on disk.
+    #[inline]
+    pub fn resident(&self) -> Option<&[u8]> {
+        if self.disk_len == 0 {
+            return Some(&self.buf);
+        }
+        self.map.get()?.get(..usize::try_from(self.disk_len).ok()?)
+    }
+
     /// Fills `out` with the content at `pos`.
     pub fn read_into(&self, pos: u64, out: &mut [u8]) -> Result<(), StorageError> {
         let end = self.check(pos, out.len())?;
@@ -469,5 +480,26 @@ mod tests {
         let mut two = [0; 2];
         g.read_into(200, &mut two).unwrap();
         assert_eq!(&two, b"la");
+    }
+
+    #[test]
+    fn resident_bytes_are_the_buffer_alone_or_the_mapped_disk_part() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = writer(tmp.path(), 1 << 20);
+        assert_eq!(f.resident(), Some(&b""[..]));
+        f.append(b"in the buffer").unwrap();
+        assert_eq!(f.resident(), Some(&b"in the buffer"[..]));
+        f.flush().unwrap();
+        // On disk but not mapped: nothing to lend without making a map.
+        assert_eq!(f.resident(), None);
+        assert!(f.map.get().is_none());
+        f.read_at(0, 2).unwrap();
+        f.append(b", later").unwrap();
+        // Mapped: the disk part only, never the buffer after it.
+        assert_eq!(f.resident(), Some(&b"in the buffer"[..]));
+        f.flush().unwrap();
+        assert_eq!(f.resident(), Some(&b"in the buffer, later"[..]));
+        f.truncate(6).unwrap();
+        assert_eq!(f.resident(), Some(&b"in the"[..]));
     }
 }

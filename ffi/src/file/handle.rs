@@ -91,6 +91,14 @@ impl StorageFile for FileHandle {
         }
     }
 
+    #[inline]
+    fn resident(&self) -> Option<&[u8]> {
+        match &self.inner {
+            Inner::Buffered(f) => f.resident(),
+            Inner::Mapped(f) => f.resident(),
+        }
+    }
+
     fn append(&mut self, data: &[u8]) -> Result<(), StorageError> {
         match self.writable() {
             Inner::Buffered(f) => f.append(data),

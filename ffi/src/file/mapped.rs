@@ -122,6 +122,12 @@ impl MappedFile {
         self.len
     }
 
+    /// The content, once the map is made (`StorageFile::resident`).
+    #[inline]
+    pub fn resident(&self) -> Option<&[u8]> {
+        self.map.get()?.get(..usize::try_from(self.len).ok()?)
+    }
+
     /// Maps the file, writable, at `map_len` bytes.
     fn make_map(&self) -> Option<MmapMut> {
         map_write(&self.file, self.map_len)
@@ -600,6 +606,25 @@ mod tests {
         assert!(f.map.get().is_some());
         f.read_into(256, &mut out).unwrap();
         assert_eq!(out, [1; 4]);
+    }
+
+    #[test]
+    fn resident_bytes_are_the_content_once_mapped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = open(tmp.path(), 1 << 20);
+        f.append(&[3; 40]).unwrap();
+        f.close().unwrap();
+        let mut f = open(tmp.path(), 1 << 20);
+        assert_eq!(f.resident(), None, "not mapped yet");
+        f.append(&[4; 8]).unwrap();
+        let want: Vec<u8> = [[3; 40].as_slice(), &[4; 8]].concat();
+        assert_eq!(
+            f.resident(),
+            Some(&want[..]),
+            "the content, not the preallocation"
+        );
+        f.truncate(10).unwrap();
+        assert_eq!(f.resident(), Some(&want[..10]));
     }
 
     #[test]
