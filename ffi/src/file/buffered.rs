@@ -11,7 +11,8 @@
 //! are positional.
 //!
 //! In *writer* mode (stores of a locked log) `flush` writes the buffer at
-//! `disk_len` and the buffer flushes itself when full. In *overlay* mode
+//! `disk_len`, and the buffer writes itself out when it reaches the next
+//! [`ALIGN`] boundary of the file. In *overlay* mode
 //! (every file of a read-only log) nothing is ever written: appends and
 //! truncations change only what this handle shows.
 
@@ -29,6 +30,18 @@ use super::map::{map_len, map_read, LazyMap};
 /// Size of the append buffer of a store (smaller when the store's capacity
 /// is smaller).
 pub(crate) const APPEND_BUFFER: usize = 256 << 10;
+
+/// A writer's buffer is written out when it reaches a multiple of this many
+/// bytes of the file (or `buf_cap` bytes, whichever comes first), the frame
+/// that crosses the boundary split there: the page cache then receives
+/// whole, aligned writes, which it keeps in large folios. Writes of 253 KiB
+/// at unaligned positions ran at ~2.0 GB/s on the development VM (ext4,
+/// Linux 6.18), aligned 256 KiB writes at ~3.4 GB/s.
+const ALIGN: u64 = APPEND_BUFFER as u64;
+
+/// Room a writer's buffer has past the point where it is written out, for
+/// the frame that crosses it (at most this, or `buf_cap`, if smaller).
+const SLACK: usize = 64 << 10;
 
 /// Writer or overlay; see the module docs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -207,9 +220,52 @@ impl BufferedFile {
     pub fn append(&mut self, data: &[u8]) -> Result<(), StorageError> {
         if self.make_room(data.len())? {
             self.buf.extend_from_slice(data);
+            self.pushed();
             Ok(())
         } else {
             self.write_out(data)
+        }
+    }
+
+    /// Bytes of the buffer to write out once it holds them: up to the
+    /// file's next multiple of [`ALIGN`], at most `buf_cap`.
+    #[inline]
+    fn threshold(&self) -> usize {
+        let to_boundary = ALIGN - self.disk_len % ALIGN;
+        usize::try_from(to_boundary).map_or(self.buf_cap, |b| b.min(self.buf_cap))
+    }
+
+    /// After an append to the buffer: writes it out if it reached its
+    /// threshold.
+    #[inline]
+    fn pushed(&mut self) {
+        if self.mode == Mode::Writer && self.buf.len() >= self.threshold() {
+            self.write_aligned();
+        }
+    }
+
+    /// Writes out the buffer's first [`BufferedFile::threshold`] bytes, as
+    /// long as it holds them, and keeps the rest (part of one frame, as a
+    /// rule). The append that got here has already succeeded (its bytes
+    /// are in the buffer, readable): when a write fails, every byte stays in
+    /// the buffer and the next flush, which comes before an append that
+    /// does not fit or with `flush` or `sync`, writes them or reports the
+    /// error.
+    #[cold]
+    #[inline(never)]
+    fn write_aligned(&mut self) {
+        loop {
+            let n = self.threshold();
+            if self.buf.len() < n {
+                return;
+            }
+            let buf = std::mem::take(&mut self.buf);
+            let written = self.write_out(&buf[..n]);
+            self.buf = buf;
+            if written.is_err() {
+                return;
+            }
+            self.buf.drain(..n);
         }
     }
 
@@ -222,6 +278,7 @@ impl BufferedFile {
     ) -> Result<(), StorageError> {
         if self.make_room(len)? {
             write(&mut self.buf);
+            self.pushed();
             return Ok(());
         }
         let mut bytes = Vec::new();
@@ -234,7 +291,8 @@ impl BufferedFile {
     /// only, after a flush) when they are at least a whole buffer: the
     /// caller writes them out directly.
     fn make_room(&mut self, len: usize) -> Result<bool, StorageError> {
-        // The common case: a writer's buffer (allocated at `buf_cap`) has room.
+        // The common case: a writer's buffer (allocated at `buf_cap` plus
+        // its slack) has room.
         if self.mode == Mode::Writer && len <= self.buf.capacity() - self.buf.len() {
             return Ok(true);
         }
@@ -246,8 +304,9 @@ impl BufferedFile {
                         return Ok(false);
                     }
                 }
+                let full = self.buf_cap + SLACK.min(self.buf_cap);
                 self.buf
-                    .try_reserve_exact(self.buf_cap.saturating_sub(self.buf.len()))
+                    .try_reserve_exact(full.saturating_sub(self.buf.len()))
             }
             Mode::Overlay => self.buf.try_reserve(len),
         };
@@ -344,28 +403,57 @@ mod tests {
     #[test]
     fn append_with_writes_into_the_buffer_or_straight_out() {
         let tmp = tempfile::tempdir().unwrap();
-        // A 16-byte buffer (the capacity bounds it).
+        // A 16-byte buffer (the capacity bounds it) with 16 bytes of slack.
         let mut f = writer(tmp.path(), 16);
         f.append_with(5, |out| out.extend_from_slice(b"abcde"))
             .unwrap();
         assert!(on_disk(tmp.path()).is_empty(), "buffered");
         // Too large for the buffer: what was buffered is flushed first,
         // then the bytes are written out directly.
-        f.append_with(20, |out| out.extend_from_slice(&[7; 20]))
+        f.append_with(40, |out| out.extend_from_slice(&[7; 40]))
             .unwrap();
-        assert_eq!(on_disk(tmp.path()).len(), 25);
-        // Past what the buffer has left: flushed, then buffered again.
+        assert_eq!(on_disk(tmp.path()).len(), 45);
+        // Buffered until the buffer holds 16 bytes, which are written out;
+        // the rest of the append that crossed stays.
         f.append_with(12, |out| out.extend_from_slice(b"0123456789ab"))
             .unwrap();
+        assert_eq!(on_disk(tmp.path()).len(), 45);
         f.append_with(8, |out| out.extend_from_slice(b"cdefghij"))
             .unwrap();
-        assert_eq!(on_disk(tmp.path()).len(), 37);
-        assert_eq!(f.len(), 45);
-        assert_eq!(&*f.read_at(37, 8).unwrap(), b"cdefghij");
+        assert_eq!(on_disk(tmp.path()).len(), 61);
+        assert_eq!(f.len(), 65);
+        assert_eq!(&*f.read_at(57, 8).unwrap(), b"cdefghij");
         f.flush().unwrap();
         let bytes = on_disk(tmp.path());
         assert_eq!(&bytes[..5], b"abcde");
-        assert_eq!(&bytes[25..], b"0123456789abcdefghij");
+        assert_eq!(&bytes[5..45], &[7; 40]);
+        assert_eq!(&bytes[45..], b"0123456789abcdefghij");
+    }
+
+    #[test]
+    fn writes_out_end_on_aligned_boundaries_of_the_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = writer(tmp.path(), 1 << 30);
+        let frame = |i: u32| -> Vec<u8> { (0..1000).map(|j| (i + j) as u8).collect() };
+        let mut all = Vec::new();
+        for i in 0..600 {
+            f.append(&frame(i)).unwrap();
+            all.extend(frame(i));
+            let disk = on_disk(tmp.path()).len() as u64;
+            assert_eq!(disk % ALIGN, 0, "after append {i}");
+            assert!(f.len() - disk < ALIGN, "after append {i}");
+        }
+        assert_eq!(on_disk(tmp.path()).len() as u64, 2 * ALIGN);
+        // An explicit flush ends anywhere; the next write ends on a boundary
+        // again.
+        f.flush().unwrap();
+        assert_eq!(on_disk(tmp.path()), all);
+        for i in 600..800 {
+            f.append(&frame(i)).unwrap();
+            all.extend(frame(i));
+        }
+        assert_eq!(on_disk(tmp.path()).len() as u64, 3 * ALIGN);
+        assert_eq!(&*f.read_at(0, all.len()).unwrap(), &all[..]);
     }
 
     #[test]
@@ -390,16 +478,23 @@ mod tests {
     #[test]
     fn a_full_buffer_is_written_and_large_appends_go_straight_through() {
         let tmp = tempfile::tempdir().unwrap();
+        // Written out 100 bytes at a time; 100 bytes of slack.
         let mut f = writer(tmp.path(), 100);
         f.append(&[1; 60]).unwrap();
+        assert!(on_disk(tmp.path()).is_empty());
         f.append(&[2; 60]).unwrap();
-        assert_eq!(on_disk(tmp.path()).len(), 60);
+        assert_eq!(on_disk(tmp.path()).len(), 100);
         f.append(&[3; 150]).unwrap();
-        assert_eq!(on_disk(tmp.path()).len(), 270);
+        assert_eq!(on_disk(tmp.path()).len(), 200);
         assert_eq!(f.len(), 270);
+        // More than the buffer has room for: flushed, then written out.
+        f.append(&[4; 300]).unwrap();
+        assert_eq!(on_disk(tmp.path()).len(), 570);
         let mut out = [0; 3];
         f.read_into(119, &mut out).unwrap();
         assert_eq!(out, [2, 3, 3]);
+        f.read_into(269, &mut out).unwrap();
+        assert_eq!(out, [3, 4, 4]);
     }
 
     #[test]
