@@ -26,6 +26,7 @@ use memmap2::Mmap;
 
 use super::error::{eof, io_error};
 use super::map::{map_len, map_read, LazyMap};
+use super::reserve::Reservation;
 
 /// Size of the append buffer of a store (smaller when the store's capacity
 /// is smaller).
@@ -73,6 +74,8 @@ pub(crate) struct BufferedFile {
     /// The buffer is flushed before it would grow past this (writer mode).
     buf_cap: usize,
     mode: Mode,
+    /// Blocks reserved ahead of the writes (writer mode).
+    reserved: Reservation,
 }
 
 impl BufferedFile {
@@ -101,6 +104,7 @@ impl BufferedFile {
             buf: Vec::new(),
             buf_cap: buf_cap.max(1),
             mode,
+            reserved: Reservation::new(disk_len, capacity),
         }
     }
 
@@ -317,6 +321,8 @@ impl BufferedFile {
     /// Writes `data` at `disk_len` (writer mode only).
     fn write_out(&mut self, data: &[u8]) -> Result<(), StorageError> {
         if let Some(file) = &self.file {
+            self.reserved
+                .before_write(file, self.disk_len + data.len() as u64);
             file.write_all_at(data, self.disk_len)
                 .map_err(|e| io_error(e, "writing", &self.path))?;
             self.disk_len += data.len() as u64;
@@ -336,6 +342,7 @@ impl BufferedFile {
             if let Some(file) = &self.file {
                 file.set_len(len)
                     .map_err(|e| io_error(e, "truncating", &self.path))?;
+                self.reserved.cut(len);
             }
         }
         self.disk_len = len;
@@ -352,6 +359,20 @@ impl BufferedFile {
             self.buf.clear();
         }
         Ok(())
+    }
+
+    /// Flushes, and gives back the blocks reserved past the content.
+    pub fn close(&mut self) -> Result<(), StorageError> {
+        self.flush()?;
+        self.release();
+        Ok(())
+    }
+
+    /// Gives back the blocks reserved past the content (best effort).
+    fn release(&mut self) {
+        if let (Mode::Writer, Some(file)) = (self.mode, &self.file) {
+            self.reserved.release(file, self.disk_len);
+        }
     }
 
     /// Flushes and makes the file's content durable (`fdatasync`).
@@ -371,7 +392,9 @@ impl Drop for BufferedFile {
     /// unless the machine itself goes down. Errors are ignored here; the
     /// next open's recovery cuts whatever tail is torn.
     fn drop(&mut self) {
-        let _ = self.flush();
+        if self.flush().is_ok() {
+            self.release();
+        }
     }
 }
 

@@ -155,7 +155,7 @@ impl StorageFile for FileHandle {
     fn close(self) -> Result<(), StorageError> {
         let Self { inner, _open, .. } = self;
         let closed = match inner {
-            Inner::Buffered(mut f) => f.flush(),
+            Inner::Buffered(mut f) => f.close(),
             Inner::Mapped(f) => f.close(),
         };
         drop(_open);

@@ -5,7 +5,8 @@
 //!   (`LOCK`, see [`lock`]).
 //! * Each open file is a [`FileHandle`]: a store is a [`buffered`] file (an
 //!   append buffer in front of the file, reads from a read-only map of the
-//!   file), an index is a [`mapped`] file (a writable, preallocated map).
+//!   file, blocks [`reserve`]d ahead of its writes), an index is a
+//!   [`mapped`] file (a writable, preallocated map).
 //!   Maps are made on a file's first real use, not on open ([`map`]): a
 //!   reopen's check of each segment reads a few bytes positionally.
 //! * A read-only storage changes nothing on disk: every file is a
@@ -21,6 +22,7 @@ mod handle;
 pub(crate) mod lock;
 mod map;
 mod mapped;
+mod reserve;
 mod storage;
 
 pub use handle::FileHandle;

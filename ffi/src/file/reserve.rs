@@ -1,0 +1,148 @@
+//! Blocks reserved ahead of a store's writes.
+//!
+//! A write into blocks a file does not have yet makes the file system find
+//! and account for them, block by block (on ext4: delayed-allocation
+//! reservations, the extent-status tree, quota). Blocks allocated ahead with
+//! `fallocate(FALLOC_FL_KEEP_SIZE)` skip that work: a C loop of aligned
+//! 256 KiB `pwrite`s on the development VM (ext4, Linux 6.18) ran at ~4.9
+//! GB/s into reserved blocks against ~3.1 GB/s into new ones. `KEEP_SIZE`
+//! leaves the file's length alone, so the format does not see the
+//! reservation: a crash leaves a store exactly as long as what was written,
+//! and recovery is unchanged.
+//!
+//! The reservation grows in steps of a sixteenth of the store's capacity
+//! (from 256 KiB to 4 MiB), never past the capacity, and is given back
+//! (`ftruncate` to the file's own length, which on ext4 frees the blocks
+//! past the end) when the handle is closed or dropped, or the file is cut.
+//! What is not given back: the reservation of a store whose writer crashed
+//! (at most one step, freed by the next close that follows a write to it).
+//! A file system that cannot reserve (`EOPNOTSUPP`) is not asked again; any
+//! other failure (a full disk) is ignored, and the write that follows
+//! reports what is wrong, as it would have without the reservation.
+
+use std::fs::File;
+
+use rustix::fs::FallocateFlags;
+use rustix::io::Errno;
+
+/// The smallest step of a reservation.
+const STEP_MIN: u64 = 256 << 10;
+/// The largest step of a reservation.
+const STEP_MAX: u64 = 4 << 20;
+
+/// The blocks reserved past a file's content; see the module docs.
+#[derive(Debug)]
+pub(crate) struct Reservation {
+    /// Blocks are reserved up to here (at least the content's length).
+    end: u64,
+    /// Bytes reserved at a time.
+    step: u64,
+    /// How far the file may grow (the store's capacity).
+    capacity: u64,
+    /// False once the file system said it cannot reserve.
+    supported: bool,
+}
+
+impl Reservation {
+    /// No reservation yet for a file of `len` bytes that grows up to
+    /// `capacity`.
+    pub fn new(len: u64, capacity: u64) -> Self {
+        Self {
+            end: len,
+            step: (capacity / 16).clamp(STEP_MIN, STEP_MAX),
+            capacity,
+            supported: true,
+        }
+    }
+
+    /// Before a write that makes `file` `end` bytes long: reserves the next
+    /// step if the write would run past the reservation.
+    #[inline]
+    pub fn before_write(&mut self, file: &File, end: u64) {
+        if end > self.end && self.supported {
+            self.grow(file, end);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, file: &File, end: u64) {
+        let target = end.max((self.end + self.step).min(self.capacity));
+        match rustix::fs::fallocate(file, FallocateFlags::KEEP_SIZE, self.end, target - self.end) {
+            Ok(()) => self.end = target,
+            Err(Errno::OPNOTSUPP | Errno::NOSYS | Errno::INVAL) => self.supported = false,
+            // A full disk, say: the write itself reports it, if it fails.
+            Err(_) => {}
+        }
+    }
+
+    /// After `file` was cut to `len` bytes (which gives back every block
+    /// past them).
+    pub fn cut(&mut self, len: u64) {
+        self.end = len;
+    }
+
+    /// Gives back the blocks reserved past `len`, the file's length.
+    /// Best effort: a failure leaves them reserved, and loses nothing.
+    pub fn release(&mut self, file: &File, len: u64) {
+        if self.end > len && file.set_len(len).is_ok() {
+            self.end = len;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use std::os::unix::fs::{FileExt, MetadataExt};
+
+    /// Bytes of blocks the file holds.
+    fn allocated(file: &File) -> u64 {
+        file.metadata().unwrap().blocks() * 512
+    }
+
+    #[test]
+    fn reserves_in_steps_up_to_the_capacity_and_gives_back() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(tmp.path().join("f.store"))
+            .unwrap();
+        let mut r = Reservation::new(0, 16 << 20);
+        assert_eq!(r.step, 1 << 20);
+        r.before_write(&file, 100);
+        if !r.supported {
+            return; // A file system without `fallocate`: nothing to check.
+        }
+        assert_eq!(r.end, 1 << 20);
+        file.write_all_at(&[1; 100], 0).unwrap();
+        assert_eq!(
+            file.metadata().unwrap().len(),
+            100,
+            "the length is untouched"
+        );
+        assert!(allocated(&file) >= 1 << 20);
+        // Within the reservation: nothing to do; past it: the next step,
+        // or the write's end if that is further.
+        r.before_write(&file, 1 << 20);
+        assert_eq!(r.end, 1 << 20);
+        r.before_write(&file, (3 << 20) + 5);
+        assert_eq!(r.end, (3 << 20) + 5);
+        // Never past the capacity.
+        r.before_write(&file, (16 << 20) - 1);
+        r.before_write(&file, 16 << 20);
+        assert_eq!(r.end, 16 << 20);
+        r.release(&file, 100);
+        assert_eq!(r.end, 100);
+        assert_eq!(file.metadata().unwrap().len(), 100);
+        assert!(allocated(&file) < 1 << 20, "{}", allocated(&file));
+        let mut read = [0; 100];
+        file.read_exact_at(&mut read, 0).unwrap();
+        assert_eq!(read, [1; 100]);
+    }
+}
