@@ -7,6 +7,14 @@
 //! holds the holder's process id, for the error message, and `clean` once a
 //! writer has closed the log cleanly (every file synced), which lets the
 //! next writer skip syncing it again.
+//!
+//! A lock file can be deleted: an open that fails in a directory that held
+//! no log removes the `LOCK` it created. A second opener that opened the
+//! file just before and locks it just after would then hold a lock on a
+//! file no longer in the directory, while a third creates a new `LOCK` and
+//! locks that: two writers. So a lock counts only if, once it is taken, the
+//! path still names the locked file (same device and inode); otherwise the
+//! opener lets go and starts over.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Read;
@@ -45,6 +53,23 @@ fn read_head(file: &File, buf: &mut [u8]) -> Option<usize> {
     }
 }
 
+/// Attempts of [`DirLock::acquire`] that may find the lock file replaced.
+const STALE_RETRIES: usize = 16;
+
+/// Whether `path` still names `file` (the same device and inode). A
+/// missing path is `false`; any other failure to look is an error.
+fn still_at(file: &File, path: &Path) -> Result<bool, StorageError> {
+    use std::os::unix::fs::MetadataExt;
+    let held = file
+        .metadata()
+        .map_err(|e| io_error(e, "inspecting lock file", path))?;
+    match std::fs::metadata(path) {
+        Ok(named) => Ok((named.dev(), named.ino()) == (held.dev(), held.ino())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io_error(e, "inspecting lock file", path)),
+    }
+}
+
 /// A held writer lock; dropping it releases the lock.
 #[derive(Debug)]
 pub(crate) struct DirLock {
@@ -60,6 +85,26 @@ impl DirLock {
     /// [`StorageErrorKind::Locked`] when another handle holds it.
     pub fn acquire(dir: &Path) -> Result<Self, StorageError> {
         let path = dir.join(LOCK_FILE);
+        // Each retry means another opener deleted the file in between; a
+        // bound keeps a pathological neighbour from spinning us forever.
+        for _ in 0..STALE_RETRIES {
+            if let Some(lock) = Self::try_acquire(dir, &path)? {
+                return Ok(lock);
+            }
+        }
+        Err(StorageError::new(
+            StorageErrorKind::Locked,
+            format!(
+                "{}: the lock file kept being replaced while it was taken",
+                dir.display()
+            ),
+        ))
+    }
+
+    /// One attempt of [`DirLock::acquire`]: `None` when the file locked was
+    /// no longer the one at `path` (see the module docs).
+    fn try_acquire(dir: &Path, path: &Path) -> Result<Option<Self>, StorageError> {
+        let path = path.to_path_buf();
         let mut options = OpenOptions::new();
         options.read(true).write(true);
         // The lock file usually exists: open it first (one system call
@@ -96,6 +141,9 @@ impl DirLock {
             }
             Err(TryLockError::Error(e)) => return Err(io_error(e, "locking", &path)),
         }
+        if !still_at(&file, &path)? {
+            return Ok(None);
+        }
         // What the previous holder left: `clean` after a clean close. One
         // positional read serves a file shorter than the buffer (what every
         // writer leaves); a longer one is read whole, as before.
@@ -125,12 +173,12 @@ impl DirLock {
         if file.write_all_at(pid.as_bytes(), 0).is_ok() && longer(&file) {
             let _ = file.set_len(PID_WIDTH as u64);
         }
-        Ok(Self {
+        Ok(Some(Self {
             file,
             path,
             created,
             previous_clean,
-        })
+        }))
     }
 
     /// Whether the previous writer closed the log cleanly: every byte of
@@ -168,5 +216,34 @@ impl Drop for DirLock {
         // Closing the file releases the lock too; unlocking first makes the
         // release independent of other handles to the same description.
         let _ = self.file.unlock();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_lock_on_a_deleted_or_replaced_lock_file_does_not_count() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(LOCK_FILE);
+        let first = File::create(&path).unwrap();
+        assert!(still_at(&first, &path).unwrap());
+        std::fs::remove_file(&path).unwrap();
+        assert!(!still_at(&first, &path).unwrap(), "deleted");
+        let second = File::create(&path).unwrap();
+        assert!(!still_at(&first, &path).unwrap(), "replaced");
+        assert!(still_at(&second, &path).unwrap());
+        // The stale file is locked by someone (as the opener that raced a
+        // failed open would hold it): acquiring takes the file at the path.
+        first.try_lock().unwrap();
+        let lock = DirLock::acquire(tmp.path()).unwrap();
+        assert!(still_at(&lock.file, &path).unwrap());
+        assert!(matches!(
+            DirLock::acquire(tmp.path()),
+            Err(e) if e.kind() == StorageErrorKind::Locked
+        ));
     }
 }
