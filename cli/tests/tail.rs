@@ -36,8 +36,13 @@ impl Drop for KillOnDrop {
 
 /// Starts `dislog tail -f` and sends each line it prints down a channel.
 fn follow(log: &std::path::Path) -> (KillOnDrop, mpsc::Receiver<String>) {
+    follow_every(log, "50ms")
+}
+
+/// [`follow`], polling every `interval`.
+fn follow_every(log: &std::path::Path, interval: &str) -> (KillOnDrop, mpsc::Receiver<String>) {
     let mut child = dislog()
-        .args(["tail", "-f", "-n", "1", "--interval", "50ms", s(log)])
+        .args(["tail", "-f", "-n", "1", "--interval", interval, s(log)])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -212,4 +217,25 @@ fn follow_keeps_going_while_another_process_retains_and_truncates() {
     assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), "reused");
     assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
     still_following(&mut tail);
+}
+
+#[test]
+fn follow_prints_records_that_replaced_ones_it_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    ok_with(&["append", s(&log)], lines("r", 10).as_bytes());
+    // A slow poll, so that the cut and the appends below usually both land
+    // between two looks: the end is then past where the follower was, and
+    // only the replaced records tell it what happened. (When a look falls
+    // between them, the end moving back tells it; the output is the same.)
+    let (_tail, rx) = follow_every(&log, "1s");
+    assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), "r9");
+    let cut = ok(&["truncate", s(&log), "--from", "8"]);
+    assert!(cut.starts_with("removed 2 records"), "{cut}");
+    let appended = ok_with(&["append", s(&log)], b"n8\nn9\nn10\n");
+    assert!(appended.contains("offsets 8 to 10"), "{appended}");
+    for want in ["n8", "n9", "n10"] {
+        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), want);
+    }
+    assert!(rx.recv_timeout(Duration::from_millis(1500)).is_err());
 }

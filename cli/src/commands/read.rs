@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use dislog::Log;
+use dislog::{Log, Record};
 
 use super::{open_reader, stdout};
 use crate::args::ReadArgs;
@@ -28,6 +28,7 @@ pub fn run(args: &ReadArgs) -> Result<()> {
         args.count,
         &Printer::new(&args.format),
         &mut out,
+        |_| {},
     );
     // What was printed before an error still goes out.
     out.flush()?;
@@ -35,15 +36,17 @@ pub fn run(args: &ReadArgs) -> Result<()> {
     Ok(())
 }
 
-/// Prints up to `count` records from `from` (all when `None`). Returns the
-/// offset after the last record printed, and how the printing ended: a
-/// reader that stops at an error still knows how far it got.
+/// Prints up to `count` records from `from` (all when `None`), handing
+/// each one printed to `printed`. Returns the offset after the last record
+/// printed, and how the printing ended: a reader that stops at an error
+/// still knows how far it got.
 pub fn print_range(
     log: &Log,
     from: u64,
     count: Option<u64>,
     printer: &Printer,
     out: &mut impl Write,
+    mut printed: impl FnMut(&Record<'_>),
 ) -> (u64, Result<()>) {
     let mut next = from;
     let reader = log.reader();
@@ -60,6 +63,7 @@ pub fn print_range(
         if let Err(e) = printer.write(out, &record) {
             return (next, Err(e.into()));
         }
+        printed(&record);
         next = record.offset + 1;
     }
     (next, Ok(()))

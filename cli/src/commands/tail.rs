@@ -5,12 +5,21 @@
 //! modification times of the segment files (a few `stat` calls) and only
 //! when they changed reopens the log read-only and prints what is new. It
 //! never takes the writer's lock and never busy-waits.
+//!
+//! A suffix cut (`truncate --from`) followed by appends can replace records
+//! already printed before the next look, with the log's end back past where
+//! the follower was. So the follower remembers what the last records it
+//! printed looked like ([`History`]); at each look it reads the newest of
+//! them again, and when it no longer matches it walks back to the first
+//! replaced one and prints from there (with a note on standard error).
 
+use std::collections::VecDeque;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use dislog::Log;
+use dislog::{Log, Record};
 
 use super::read::print_range;
 use super::{open_reader, stdout};
@@ -35,7 +44,14 @@ pub fn run(args: &TailArgs) -> Result<()> {
     let next = log.next_offset();
     let lowest = log.lowest_offset().unwrap_or(next);
     let from = next.saturating_sub(args.count).max(lowest);
-    let (mut position, printed) = print_range(&log, from, None, &printer, &mut out);
+    let mut history = History::default();
+    // The record just before the first one printed is remembered too: one
+    // appended in its place after the follower started is news.
+    if let Some(before) = from.checked_sub(1).filter(|&b| b >= lowest) {
+        let _ = log.read_with(before, |r| history.push(r));
+    }
+    let (mut position, printed) =
+        print_range(&log, from, None, &printer, &mut out, |r| history.push(r));
     out.flush()?;
     printed?;
     if !args.follow {
@@ -56,7 +72,7 @@ pub fn run(args: &TailArgs) -> Result<()> {
             continue;
         }
         quiet_polls = 0;
-        let (next, step) = follow_step(&args.dir, position, &printer, &mut out);
+        let (next, step) = follow_step(&args.dir, position, &mut history, &printer, &mut out);
         out.flush()?;
         match step {
             Ok(()) => {
@@ -83,6 +99,7 @@ pub fn run(args: &TailArgs) -> Result<()> {
 fn follow_step(
     dir: &Path,
     position: u64,
+    history: &mut History,
     printer: &Printer,
     out: &mut impl Write,
 ) -> (u64, Result<()>) {
@@ -92,10 +109,67 @@ fn follow_step(
     };
     let next = log.next_offset();
     // The log may have been cut from the end (suffix truncation, reset) or
-    // from the front (retention) since the last look.
+    // from the front (retention) since the last look, and the end may have
+    // been cut and appended past again.
     let lowest = log.lowest_offset().unwrap_or(next);
-    let from = position.min(next).max(lowest);
-    print_range(&log, from, None, printer, out)
+    let mut from = position.min(next).max(lowest);
+    if let Some(replaced) = history.first_replaced(&log, from) {
+        eprintln!(
+            "dislog tail: records from offset {replaced} on were replaced (the log was cut \
+             and appended to); printing them again"
+        );
+        from = replaced;
+    }
+    history.forget_from(from);
+    print_range(&log, from, None, printer, out, |r| history.push(r))
+}
+
+/// Records remembered to notice a replaced one.
+const HISTORY: usize = 1024;
+
+/// The offsets and fingerprints of the last records printed (and of the
+/// one before the first printed), oldest first.
+#[derive(Default)]
+struct History(VecDeque<(u64, u64)>);
+
+impl History {
+    /// A record's fingerprint: its timestamp and payload, hashed.
+    fn fingerprint(record: &Record<'_>) -> u64 {
+        let mut h = DefaultHasher::new();
+        record.timestamp.hash(&mut h);
+        record.payload.hash(&mut h);
+        h.finish()
+    }
+
+    fn push(&mut self, record: &Record<'_>) {
+        if self.0.len() == HISTORY {
+            self.0.pop_front();
+        }
+        self.0.push_back((record.offset, Self::fingerprint(record)));
+    }
+
+    /// Drops what is remembered from `offset` on (about to be printed).
+    fn forget_from(&mut self, offset: u64) {
+        while self.0.back().is_some_and(|&(o, _)| o >= offset) {
+            self.0.pop_back();
+        }
+    }
+
+    /// The first remembered record below `from` that `log` now holds
+    /// differently, walking back from the newest while they differ:
+    /// offsets below an unchanged record were not cut. `None` when the
+    /// newest still reads the same (or cannot be read: the print reports
+    /// that). A cut deeper than the history resumes at its oldest record.
+    fn first_replaced(&self, log: &Log, from: u64) -> Option<u64> {
+        let mut replaced = None;
+        for &(offset, fingerprint) in self.0.iter().rev().skip_while(|&&(o, _)| o >= from) {
+            match log.read_with(offset, |r| Self::fingerprint(r) == fingerprint) {
+                Ok(false) => replaced = Some(offset),
+                _ => break,
+            }
+        }
+        replaced
+    }
 }
 
 /// What the segment files look like: a change means there may be news.
