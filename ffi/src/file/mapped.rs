@@ -61,7 +61,7 @@ const POSITIONAL_ZERO_CHECK: bool = cfg!(any(target_os = "linux", target_os = "a
 pub(crate) const GROW_MIN: u64 = 64 << 10;
 /// The largest growth step of an index file (it bounds the zero pages
 /// that a prefault dirties ahead of the appends).
-pub(crate) const GROW_MAX: u64 = 1 << 20;
+pub(crate) const GROW_MAX: u64 = 256 << 10;
 
 /// See the module docs.
 #[derive(Debug)]
