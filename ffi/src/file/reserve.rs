@@ -16,9 +16,13 @@
 //! past the end) when the handle is closed or dropped, or the file is cut.
 //! What is not given back: the reservation of a store whose writer crashed
 //! (at most one step, freed by the next close that follows a write to it).
-//! A file system that cannot reserve (`EOPNOTSUPP`) is not asked again; any
-//! other failure (a full disk) is ignored, and the write that follows
-//! reports what is wrong, as it would have without the reservation.
+//! Only ext4 is asked (found with `fstatfs` on the first write that would
+//! reserve): it is where the gain was measured, and where cutting a file to
+//! its own length is known to free the blocks past its end (tmpfs, for one,
+//! keeps them, and would hold the memory for good). A file system that
+//! cannot reserve (`EOPNOTSUPP`) is not asked again; any other failure (a
+//! full disk) is ignored, and the write that follows reports what is wrong,
+//! as it would have without the reservation.
 
 use std::fs::File;
 
@@ -30,6 +34,15 @@ const STEP_MIN: u64 = 256 << 10;
 /// The largest step of a reservation.
 const STEP_MAX: u64 = 4 << 20;
 
+/// `statfs` magic number of ext4 (and ext2/ext3, which share it).
+const EXT4_SUPER_MAGIC: u64 = 0xEF53;
+
+/// Whether `file` lies on a file system where reserving pays (see the
+/// module docs).
+fn worth_reserving(file: &File) -> bool {
+    rustix::fs::fstatfs(file).is_ok_and(|fs| fs.f_type as u64 == EXT4_SUPER_MAGIC)
+}
+
 /// The blocks reserved past a file's content; see the module docs.
 #[derive(Debug)]
 pub(crate) struct Reservation {
@@ -39,8 +52,11 @@ pub(crate) struct Reservation {
     step: u64,
     /// How far the file may grow (the store's capacity).
     capacity: u64,
-    /// False once the file system said it cannot reserve.
+    /// False once the file system is known not to be worth it, or said it
+    /// cannot reserve.
     supported: bool,
+    /// Whether the file system was looked at yet.
+    checked: bool,
 }
 
 impl Reservation {
@@ -52,6 +68,7 @@ impl Reservation {
             step: (capacity / 16).clamp(STEP_MIN, STEP_MAX),
             capacity,
             supported: true,
+            checked: false,
         }
     }
 
@@ -67,6 +84,13 @@ impl Reservation {
     #[cold]
     #[inline(never)]
     fn grow(&mut self, file: &File, end: u64) {
+        if !self.checked {
+            self.checked = true;
+            self.supported = worth_reserving(file);
+            if !self.supported {
+                return;
+            }
+        }
         let target = end.max((self.end + self.step).min(self.capacity));
         match rustix::fs::fallocate(file, FallocateFlags::KEEP_SIZE, self.end, target - self.end) {
             Ok(()) => self.end = target,
@@ -116,8 +140,10 @@ mod tests {
         let mut r = Reservation::new(0, 16 << 20);
         assert_eq!(r.step, 1 << 20);
         r.before_write(&file, 100);
-        if !r.supported {
-            return; // A file system without `fallocate`: nothing to check.
+        if !worth_reserving(&file) {
+            // Not ext4 (a tmpfs, say): nothing is reserved.
+            assert_eq!((r.end, r.supported), (0, false));
+            return;
         }
         assert_eq!(r.end, 1 << 20);
         file.write_all_at(&[1; 100], 0).unwrap();
@@ -144,5 +170,18 @@ mod tests {
         let mut read = [0; 100];
         file.read_exact_at(&mut read, 0).unwrap();
         assert_eq!(read, [1; 100]);
+    }
+
+    #[test]
+    fn nothing_is_reserved_on_tmpfs() {
+        // /dev/shm is a tmpfs on Linux systems; skip where it is not there.
+        let Ok(tmp) = tempfile::tempdir_in("/dev/shm") else {
+            return;
+        };
+        let file = File::create(tmp.path().join("f.store")).unwrap();
+        let mut r = Reservation::new(0, 16 << 20);
+        r.before_write(&file, 100);
+        assert_eq!((r.end, r.supported), (0, false));
+        assert_eq!(allocated(&file), 0);
     }
 }
