@@ -122,6 +122,49 @@ fn a_full_disk_is_a_clear_error_and_recovery_keeps_a_prefix() {
 }
 
 #[test]
+fn a_disk_that_fills_between_syncs_is_an_error_and_recovery_keeps_a_prefix() {
+    let Some(fs) = Tmpfs::mount_or_skip() else {
+        return;
+    };
+    let dir = fs.path.join("log");
+    // A store larger than the file system, so that the store buffer's own
+    // writes (every 256 KiB) are what meet the full disk, not a roll.
+    let config = Config {
+        max_store_bytes: 4 << 20,
+        ..config()
+    };
+    let log = Log::open(&dir, config).unwrap();
+    // No syncs: the store buffer writes itself out as it fills, and the
+    // write that meets the full disk is retried, and reported, by a later
+    // append.
+    let mut acknowledged = 0;
+    let err = loop {
+        match log.append(&record(acknowledged)) {
+            Ok(_) => acknowledged += 1,
+            Err(e) => break e,
+        }
+        assert!(acknowledged < 1_000_000, "the disk never filled");
+    };
+    let dislog::Error::Storage(storage) = &err else {
+        panic!("not a storage error: {err}");
+    };
+    assert_eq!(storage.kind(), StorageErrorKind::NoSpace, "{err}");
+    assert_eq!(log.append(b"x").unwrap_err().code(), ErrorCode::Poisoned);
+    drop(log);
+    // Nothing was synced, so any prefix may be back, but only a prefix, and
+    // every record in it as appended.
+    let log = Log::open(&dir, config).unwrap();
+    let next = log.next_offset();
+    assert!(next <= acknowledged, "{next} vs {acknowledged}");
+    for i in 0..next {
+        assert_eq!(log.read(i).unwrap().payload.as_ref(), record(i).as_slice());
+    }
+    assert!(log.verify(10).is_empty());
+    drop(log);
+    drop(fs);
+}
+
+#[test]
 fn an_open_that_fails_on_a_full_disk_leaves_nothing_behind() {
     let Some(fs) = Tmpfs::mount_or_skip() else {
         return;
