@@ -58,4 +58,6 @@ pub use shared::SharedLog;
 pub use snapshot::{
     SnapshotReader, SNAPSHOT_END_MAGIC, SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC, SNAPSHOT_TRAILER_LEN,
 };
-pub use storage::{FileHint, FileKind, Storage, StorageError, StorageErrorKind, StorageFile};
+pub use storage::{
+    pushed_bytes, FileHint, FileKind, Storage, StorageError, StorageErrorKind, StorageFile,
+};

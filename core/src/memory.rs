@@ -182,7 +182,7 @@ impl StorageFile for MemoryFile {
     ) -> Result<(), StorageError> {
         self.data
             .try_reserve(len)
-            .map_err(|_| StorageError::new(StorageErrorKind::NoSpace, "out of memory"))?;
+            .map_err(|_| StorageError::out_of_memory())?;
         write(&mut self.data);
         Ok(())
     }

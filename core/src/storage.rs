@@ -79,6 +79,12 @@ pub struct StorageError {
 }
 
 impl StorageError {
+    /// The error of a buffer that cannot grow: [`StorageErrorKind::NoSpace`],
+    /// "out of memory".
+    pub fn out_of_memory() -> Self {
+        Self::new(StorageErrorKind::NoSpace, "out of memory")
+    }
+
     /// Creates an error of `kind` with a detail message.
     pub fn new(kind: StorageErrorKind, detail: impl Into<String>) -> Self {
         Self {
@@ -203,6 +209,22 @@ pub trait Storage {
     }
 }
 
+/// The `len` bytes `write` pushes, in a vector of their own: what
+/// [`StorageFile::append_with`] appends where a backend has no buffer of its
+/// own to hand over. Fails with [`StorageError::out_of_memory`] when the
+/// vector cannot be allocated.
+pub fn pushed_bytes<W: FnOnce(&mut Vec<u8>)>(
+    len: usize,
+    write: W,
+) -> Result<Vec<u8>, StorageError> {
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(len)
+        .map_err(|_| StorageError::out_of_memory())?;
+    write(&mut bytes);
+    Ok(bytes)
+}
+
 /// One open file of a [`Storage`].
 ///
 /// Reads must observe every prior `append` and `truncate` made through this
@@ -276,12 +298,7 @@ pub trait StorageFile {
     where
         Self: Sized,
     {
-        let mut bytes = Vec::new();
-        bytes
-            .try_reserve_exact(len)
-            .map_err(|_| StorageError::new(StorageErrorKind::NoSpace, "out of memory"))?;
-        write(&mut bytes);
-        self.append(&bytes)
+        self.append(&pushed_bytes(len, write)?)
     }
 
     /// Cuts the file to `len` bytes (`len` is at most [`StorageFile::len`]).

@@ -21,7 +21,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
-use dislog_core::{StorageError, StorageErrorKind};
+use dislog_core::{pushed_bytes, StorageError};
 use memmap2::Mmap;
 
 use super::error::{eof, io_error};
@@ -51,11 +51,6 @@ pub(crate) enum Mode {
     Writer,
     /// Writes stay in memory; the file is never changed.
     Overlay,
-}
-
-/// The error of an append buffer that cannot grow.
-fn out_of_memory() -> StorageError {
-    StorageError::new(StorageErrorKind::NoSpace, "out of memory")
 }
 
 /// See the module docs.
@@ -285,10 +280,7 @@ impl BufferedFile {
             self.pushed();
             return Ok(());
         }
-        let mut bytes = Vec::new();
-        bytes.try_reserve_exact(len).map_err(|_| out_of_memory())?;
-        write(&mut bytes);
-        self.write_out(&bytes)
+        self.write_out(&pushed_bytes(len, write)?)
     }
 
     /// Makes room in the buffer for `len` more bytes. `false` (writer mode
@@ -314,7 +306,7 @@ impl BufferedFile {
             }
             Mode::Overlay => self.buf.try_reserve(len),
         };
-        reserved.map_err(|_| out_of_memory())?;
+        reserved.map_err(|_| StorageError::out_of_memory())?;
         Ok(true)
     }
 

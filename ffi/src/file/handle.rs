@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use dislog_core::{StorageError, StorageFile};
+use dislog_core::{pushed_bytes, StorageError, StorageFile};
 
 use super::buffered::BufferedFile;
 use super::mapped::MappedFile;
@@ -114,14 +114,7 @@ impl StorageFile for FileHandle {
         match self.writable() {
             Inner::Buffered(f) => f.append_with(len, write),
             // Index entries: a few bytes each.
-            Inner::Mapped(f) => {
-                let mut bytes = Vec::new();
-                bytes.try_reserve_exact(len).map_err(|_| {
-                    StorageError::new(dislog_core::StorageErrorKind::NoSpace, "out of memory")
-                })?;
-                write(&mut bytes);
-                f.append(&bytes)
-            }
+            Inner::Mapped(f) => f.append(&pushed_bytes(len, write)?),
         }
     }
 
