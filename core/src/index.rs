@@ -20,6 +20,14 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    /// The entry whose bytes are `raw` (at least [`INDEX_ENTRY_LEN`] of them).
+    pub fn decode(raw: &[u8]) -> Self {
+        Entry {
+            pos: read_u64(raw, 0),
+            max_ts: read_u64(raw, 8),
+        }
+    }
+
     pub fn encode(&self) -> [u8; INDEX_ENTRY_LEN as usize] {
         let mut out = [0; INDEX_ENTRY_LEN as usize];
         out[..8].copy_from_slice(&self.pos.to_le_bytes());
@@ -70,10 +78,7 @@ impl<F: StorageFile> Index<F> {
     pub fn entry(&self, i: u64) -> Result<Entry> {
         let mut raw = [0; INDEX_ENTRY_LEN as usize];
         self.file.read_into(entry_pos(i), &mut raw)?;
-        Ok(Entry {
-            pos: read_u64(&raw, 0),
-            max_ts: read_u64(&raw, 8),
-        })
+        Ok(Entry::decode(&raw))
     }
 
     /// The number of leading entries with a non-zero position, assuming the

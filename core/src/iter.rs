@@ -26,14 +26,16 @@ enum Window<'a> {
     Owned { start: u64, bytes: Vec<u8> },
 }
 
+/// `bytes`, which start at store position `start`, from `pos` on.
+fn from(bytes: &[u8], start: u64, pos: u64) -> Option<&[u8]> {
+    bytes.get(usize::try_from(pos.checked_sub(start)?).ok()?..)
+}
+
 impl<'a> Window<'a> {
     /// The window's bytes from `pos` on when it is borrowed (for `'a`).
     fn lend(&self, pos: u64) -> &'a [u8] {
         match *self {
-            Window::Borrowed { start, bytes } => pos
-                .checked_sub(start)
-                .and_then(|skip| bytes.get(usize::try_from(skip).ok()?..))
-                .unwrap_or_default(),
+            Window::Borrowed { start, bytes } => from(bytes, start, pos).unwrap_or_default(),
             _ => &[],
         }
     }
@@ -41,10 +43,6 @@ impl<'a> Window<'a> {
     /// The record whose whole, valid frame lies in the window at store
     /// position `pos`: borrowed when the window is.
     fn record(&self, pos: u64, offset: u64, checksum: Checksum) -> Option<Record<'a>> {
-        /// `bytes` (starting at store position `start`) from `pos` on.
-        fn from(bytes: &[u8], start: u64, pos: u64) -> Option<&[u8]> {
-            bytes.get(usize::try_from(pos.checked_sub(start)?).ok()?..)
-        }
         match *self {
             Window::Empty => None,
             Window::Borrowed { start, bytes } => {

@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use crate::checksum::Checksum;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::format::{check_header, file_name, read_u64, torn_header, HEADER_LEN, INDEX_ENTRY_LEN};
+use crate::format::{check_header, file_name, torn_header, HEADER_LEN, INDEX_ENTRY_LEN};
 use crate::index::{entry_pos, Entry, Index};
 use crate::record::{frame_len, parse_frame, Record};
 use crate::repair::Repair;
@@ -243,12 +243,12 @@ impl<F: StorageFile> Segment<F> {
     #[inline]
     fn read_resident(&self, offset: u64) -> Option<Record<'_>> {
         let at = usize::try_from(entry_pos(offset - self.base)).ok()?;
-        let entry = self
+        let raw = self
             .index
             .file
             .resident()?
             .get(at..at + INDEX_ENTRY_LEN as usize)?;
-        let pos = read_u64(entry, 0);
+        let pos = Entry::decode(raw).pos;
         if pos < HEADER_LEN {
             return None;
         }
