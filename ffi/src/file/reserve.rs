@@ -52,11 +52,10 @@ pub(crate) struct Reservation {
     step: u64,
     /// How far the file may grow (the store's capacity).
     capacity: u64,
-    /// False once the file system is known not to be worth it, or said it
-    /// cannot reserve.
-    supported: bool,
-    /// Whether the file system was looked at yet.
-    checked: bool,
+    /// Whether reserving is worth it here: `None` until the file system
+    /// is looked at, `Some(false)` when it is not ext4 or said it cannot
+    /// reserve.
+    worth: Option<bool>,
 }
 
 impl Reservation {
@@ -67,8 +66,7 @@ impl Reservation {
             end: len,
             step: (capacity / 16).clamp(STEP_MIN, STEP_MAX),
             capacity,
-            supported: true,
-            checked: false,
+            worth: None,
         }
     }
 
@@ -76,7 +74,7 @@ impl Reservation {
     /// step if the write would run past the reservation.
     #[inline]
     pub fn before_write(&mut self, file: &File, end: u64) {
-        if end > self.end && self.supported {
+        if end > self.end && self.worth != Some(false) {
             self.grow(file, end);
         }
     }
@@ -84,17 +82,13 @@ impl Reservation {
     #[cold]
     #[inline(never)]
     fn grow(&mut self, file: &File, end: u64) {
-        if !self.checked {
-            self.checked = true;
-            self.supported = worth_reserving(file);
-            if !self.supported {
-                return;
-            }
+        if !*self.worth.get_or_insert_with(|| worth_reserving(file)) {
+            return;
         }
         let target = end.max((self.end + self.step).min(self.capacity));
         match rustix::fs::fallocate(file, FallocateFlags::KEEP_SIZE, self.end, target - self.end) {
             Ok(()) => self.end = target,
-            Err(Errno::OPNOTSUPP | Errno::NOSYS | Errno::INVAL) => self.supported = false,
+            Err(Errno::OPNOTSUPP | Errno::NOSYS | Errno::INVAL) => self.worth = Some(false),
             // A full disk, say: the write itself reports it, if it fails.
             Err(_) => {}
         }
@@ -142,7 +136,7 @@ mod tests {
         r.before_write(&file, 100);
         if !worth_reserving(&file) {
             // Not ext4 (a tmpfs, say): nothing is reserved.
-            assert_eq!((r.end, r.supported), (0, false));
+            assert_eq!((r.end, r.worth), (0, Some(false)));
             return;
         }
         assert_eq!(r.end, 1 << 20);
@@ -181,7 +175,7 @@ mod tests {
         let file = File::create(tmp.path().join("f.store")).unwrap();
         let mut r = Reservation::new(0, 16 << 20);
         r.before_write(&file, 100);
-        assert_eq!((r.end, r.supported), (0, false));
+        assert_eq!((r.end, r.worth), (0, Some(false)));
         assert_eq!(allocated(&file), 0);
     }
 }
