@@ -83,24 +83,32 @@ impl<F: StorageFile> Index<F> {
 
     /// The number of leading entries with a non-zero position, assuming the
     /// file is written entries followed by zero fill (positions are at least
-    /// `HEADER_LEN`, so a zero position is never a record). Binary search.
-    pub fn written_entries(&self) -> Result<u64> {
+    /// `HEADER_LEN`, so a zero position is never a record), and the last of
+    /// them (`None` when there are none). Binary search.
+    pub fn written_entries(&self) -> Result<(u64, Option<Entry>)> {
         let raw = self.raw_entries();
         // A cleanly closed index has no zero tail: one probe instead of a
-        // binary search (whose probes each fault in a page of a mapped file).
-        if raw > 0 && self.entry(raw - 1)?.pos != 0 {
-            return Ok(raw);
+        // binary search.
+        if raw > 0 {
+            let last = self.entry(raw - 1)?;
+            if last.pos != 0 {
+                return Ok((raw, Some(last)));
+            }
         }
         let (mut lo, mut hi) = (0, raw);
+        let mut last = None;
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if self.entry(mid)?.pos != 0 {
+            let entry = self.entry(mid)?;
+            if entry.pos != 0 {
                 lo = mid + 1;
+                last = Some(entry);
             } else {
                 hi = mid;
             }
         }
-        Ok(lo)
+        // `lo` last moved past a written probe, entry `lo - 1`: `last`.
+        Ok((lo, last))
     }
 
     /// Cuts the file to `count` entries.
@@ -133,7 +141,7 @@ mod tests {
         }
         index.file.append(&[0; 16 * 7 + 3]).unwrap();
         assert_eq!(index.raw_entries(), 12);
-        assert_eq!(index.written_entries().unwrap(), 5);
+        assert_eq!(index.written_entries().unwrap().0, 5);
         assert_eq!(
             index.entry(3).unwrap(),
             Entry {
@@ -142,7 +150,7 @@ mod tests {
             }
         );
         index.truncate(2).unwrap();
-        assert_eq!(index.written_entries().unwrap(), 2);
+        assert_eq!(index.written_entries().unwrap().0, 2);
         assert!(index.entry(2).is_err());
     }
 

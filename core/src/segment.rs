@@ -102,17 +102,14 @@ impl<F: StorageFile> Segment<F> {
             Err(e) => return Err(e.into()),
         };
         if let Some(mut index) = index {
-            let written = index.written_entries()?;
-            if !consistent(&store, &index, base, written, sealed)? {
+            let (written, last) = index.written_entries()?;
+            if !consistent(&store, base, written, last, sealed)? {
                 return Self::rebuild(store, index, base, repairs);
             }
             if index.raw_entries() != written || index.file.len() != entry_pos(written) {
                 index.truncate(written)?;
             }
-            let max_ts = match written {
-                0 => None,
-                n => Some(index.entry(n - 1)?.max_ts),
-            };
+            let max_ts = last.map(|e| e.max_ts);
             return Ok(Self {
                 base,
                 store,
@@ -464,25 +461,25 @@ pub(crate) fn remove_files<S: Storage>(storage: &S, base: u64) -> Result<()> {
     Ok(())
 }
 
-/// Whether the first `written` index entries describe the whole store: the
-/// last entry's frame holds the right offset, ends exactly at the end of the
-/// store and (unless `sealed`) passes its checksum, and the entry's running
-/// maximum is at least that frame's timestamp.
+/// Whether the first `written` index entries, the last of them `last`,
+/// describe the whole store: the last entry's frame holds the right offset,
+/// ends exactly at the end of the store and (unless `sealed`) passes its
+/// checksum, and the entry's running maximum is at least that frame's
+/// timestamp.
 fn consistent<F: StorageFile>(
     store: &Store<F>,
-    index: &Index<F>,
     base: u64,
     written: u64,
+    last: Option<Entry>,
     sealed: bool,
 ) -> Result<bool> {
-    if written == 0 {
+    let Some(last) = last else {
         return Ok(store.len() == HEADER_LEN);
-    }
+    };
     // An index claiming more records than the offset space holds is torn.
     let Some(next) = base.checked_add(written) else {
         return Ok(false);
     };
-    let last = index.entry(written - 1)?;
     let offset = next - 1;
     let end = if sealed {
         store

@@ -84,7 +84,7 @@ fn entries_past_a_lost_store_tail_are_zeroed() {
     log.flush().unwrap();
     drop(log);
     // The store loses its unsynced tail; the index still holds the entries
-    // of records 100..400 (written through its map, never synced) and its
+    // of records 100..400 (written, never synced) and its
     // zero tail.
     assert!(std::fs::metadata(&store).unwrap().len() > synced);
     std::fs::OpenOptions::new()

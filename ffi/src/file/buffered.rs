@@ -10,9 +10,9 @@
 //! borrowing read maps it, and the few copying reads of a reopen's check
 //! are positional.
 //!
-//! In *writer* mode (stores of a locked log) `flush` writes the buffer at
-//! `disk_len`, and the buffer writes itself out when it reaches the next
-//! [`ALIGN`] boundary of the file. In *overlay* mode
+//! In *writer* mode (the stores and indexes of a locked log) `flush` writes
+//! the buffer at `disk_len`, and the buffer writes itself out when it
+//! reaches the next [`ALIGN`] boundary of the file. In *overlay* mode
 //! (every file of a read-only log) nothing is ever written: appends and
 //! truncations change only what this handle shows.
 
@@ -26,10 +26,11 @@ use memmap2::Mmap;
 
 use super::error::{eof, io_error};
 use super::map::{map_len, map_read, LazyMap};
+use super::prealloc::Preallocation;
 use super::reserve::Reservation;
 
-/// Size of the append buffer of a store (smaller when the store's capacity
-/// is smaller).
+/// Size of the append buffer of a file (smaller when the file's capacity is
+/// smaller).
 pub(crate) const APPEND_BUFFER: usize = 256 << 10;
 
 /// A writer's buffer is written out when it reaches a multiple of this many
@@ -69,8 +70,19 @@ pub(crate) struct BufferedFile {
     /// The buffer is flushed before it would grow past this (writer mode).
     buf_cap: usize,
     mode: Mode,
-    /// Blocks reserved ahead of the writes (writer mode).
-    reserved: Reservation,
+    /// How the file's blocks are allocated ahead of its content (writer
+    /// mode).
+    ahead: Ahead,
+}
+
+/// How a writer's file gets its blocks ahead of its content.
+#[derive(Debug)]
+enum Ahead {
+    /// Reserved past the file's length, ahead of the writes (a store).
+    Reserve(Reservation),
+    /// The file itself extended ahead of the appends, zero-filled (an
+    /// index, see [`super::prealloc`]).
+    Preallocate(Preallocation),
 }
 
 impl BufferedFile {
@@ -99,14 +111,29 @@ impl BufferedFile {
             buf: Vec::new(),
             buf_cap: buf_cap.max(1),
             mode,
-            reserved: Reservation::new(disk_len, capacity),
+            ahead: Ahead::Reserve(Reservation::new(disk_len, capacity)),
         }
     }
 
-    /// An empty overlay of no file: what a handle holds for a moment while
-    /// it swaps one file for another.
-    pub fn detached() -> Self {
-        Self::new(PathBuf::new(), None, 0, 0, Mode::Overlay)
+    /// This writer's file extended ahead of its appends, zero-filled (an
+    /// index; see [`super::prealloc`]) instead of reserving blocks past
+    /// its length.
+    pub fn preallocated(mut self) -> Self {
+        if self.mode == Mode::Writer && self.file.is_some() {
+            self.ahead = Ahead::Preallocate(Preallocation::new(self.disk_len, self.capacity));
+        }
+        self
+    }
+
+    /// Before the content grows by `len` bytes: a preallocated file is
+    /// extended first when it is too short.
+    #[inline]
+    fn before_append(&mut self, len: usize) -> Result<(), StorageError> {
+        let end = self.len().saturating_add(len as u64);
+        if let (Ahead::Preallocate(p), Some(file)) = (&mut self.ahead, &self.file) {
+            p.before_append(file, &self.path, end)?;
+        }
+        Ok(())
     }
 
     fn check(&self, pos: u64, len: usize) -> Result<u64, StorageError> {
@@ -217,6 +244,7 @@ impl BufferedFile {
     /// A writer's buffer is allocated once, at its full size, on the first
     /// append: later appends never allocate.
     pub fn append(&mut self, data: &[u8]) -> Result<(), StorageError> {
+        self.before_append(data.len())?;
         if self.make_room(data.len())? {
             self.buf.extend_from_slice(data);
             self.pushed();
@@ -275,6 +303,7 @@ impl BufferedFile {
         len: usize,
         write: W,
     ) -> Result<(), StorageError> {
+        self.before_append(len)?;
         if self.make_room(len)? {
             write(&mut self.buf);
             self.pushed();
@@ -313,8 +342,9 @@ impl BufferedFile {
     /// Writes `data` at `disk_len` (writer mode only).
     fn write_out(&mut self, data: &[u8]) -> Result<(), StorageError> {
         if let Some(file) = &self.file {
-            self.reserved
-                .before_write(file, self.disk_len + data.len() as u64);
+            if let Ahead::Reserve(r) = &mut self.ahead {
+                r.before_write(file, self.disk_len + data.len() as u64);
+            }
             file.write_all_at(data, self.disk_len)
                 .map_err(|e| io_error(e, "writing", &self.path))?;
             self.disk_len += data.len() as u64;
@@ -322,7 +352,8 @@ impl BufferedFile {
         Ok(())
     }
 
-    /// Cuts the content to `len` bytes.
+    /// Cuts the content to `len` bytes: the file is cut too, or, when it is
+    /// preallocated, the cut bytes are zeroed and the blocks kept.
     pub fn truncate(&mut self, len: u64) -> Result<(), StorageError> {
         if len >= self.disk_len {
             let keep = usize::try_from(len - self.disk_len).unwrap_or(usize::MAX);
@@ -332,9 +363,14 @@ impl BufferedFile {
         self.buf.clear();
         if self.mode == Mode::Writer {
             if let Some(file) = &self.file {
-                file.set_len(len)
-                    .map_err(|e| io_error(e, "truncating", &self.path))?;
-                self.reserved.cut(len);
+                match &mut self.ahead {
+                    Ahead::Reserve(r) => {
+                        file.set_len(len)
+                            .map_err(|e| io_error(e, "truncating", &self.path))?;
+                        r.cut(len);
+                    }
+                    Ahead::Preallocate(p) => p.zero(file, &self.path, len, self.disk_len)?,
+                }
             }
         }
         self.disk_len = len;
@@ -353,17 +389,28 @@ impl BufferedFile {
         Ok(())
     }
 
-    /// Flushes, and gives back the blocks reserved past the content.
+    /// Flushes, and gives back the blocks reserved past the content; a
+    /// preallocated file is trimmed to its content, and the new length
+    /// synced.
     pub fn close(&mut self) -> Result<(), StorageError> {
         self.flush()?;
+        if let (Ahead::Preallocate(p), Some(file)) = (&mut self.ahead, &self.file) {
+            if p.trim(file, &self.path, self.disk_len)? {
+                file.sync_data()
+                    .map_err(|e| io_error(e, "syncing", &self.path))?;
+            }
+        }
         self.release();
         Ok(())
     }
 
-    /// Gives back the blocks reserved past the content (best effort).
+    /// Gives back the blocks reserved past the content (best effort). A
+    /// preallocated file keeps its zero tail (only `close` trims it).
     fn release(&mut self) {
-        if let (Mode::Writer, Some(file)) = (self.mode, &self.file) {
-            self.reserved.release(file, self.disk_len);
+        if let (Mode::Writer, Some(file), Ahead::Reserve(r)) =
+            (self.mode, &self.file, &mut self.ahead)
+        {
+            r.release(file, self.disk_len);
         }
     }
 
@@ -391,7 +438,7 @@ impl Drop for BufferedFile {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
@@ -399,7 +446,12 @@ mod tests {
     use std::fs::OpenOptions;
 
     fn writer(dir: &std::path::Path, capacity: u64) -> BufferedFile {
-        let path = dir.join("f.store");
+        writer_of(dir.join("f.store"), capacity)
+    }
+
+    /// A writer of the file at `path` (created if missing), its whole length
+    /// content.
+    pub(crate) fn writer_of(path: PathBuf, capacity: u64) -> BufferedFile {
         let file = OpenOptions::new()
             .read(true)
             .write(true)

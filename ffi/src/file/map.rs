@@ -13,7 +13,7 @@
 //!    so a writer beside it may append to, truncate or delete files freely
 //!    without invalidating anything.
 //! 2. **Only the owning handle changes a mapped file, through `&mut self`.**
-//!    Every write, truncation or growth of a file goes through its one
+//!    Every write or truncation of a file goes through its one
 //!    [`super::FileHandle`], with `&mut self`: the storage refuses a second
 //!    handle on an open file, and its removal (`Busy`), so even a caller of
 //!    the public `Storage` trait cannot truncate a file under another
@@ -25,14 +25,12 @@
 //!    read, through `&self`, is made while no write can run either.
 //! 3. **Nothing past the end of the file is ever touched.** A map may be
 //!    longer than its file (it is made at the capacity the log will use).
-//!    Reads only cover bytes below the file's written length, writes only
-//!    bytes below its allocated length; growing the file (`fallocate`,
-//!    or `ftruncate` where that is unsupported) always comes first, and
-//!    shrinking it (`ftruncate`) only drops bytes the handle no longer
-//!    exposes.
-//! 4. **Positional writes and the map see the same bytes.** The store is
-//!    written with `pwrite` and read through its map; this relies on the
-//!    unified page cache of Linux, macOS and the BSDs other than OpenBSD.
+//!    Maps are only read, and only below the file's written length
+//!    (what `pwrite` has put there); shrinking the file (`ftruncate`) only
+//!    drops bytes the handle no longer exposes.
+//! 4. **Positional writes and the map see the same bytes.** Stores and
+//!    indexes are written with `pwrite` and read through their maps; this
+//!    relies on the unified page cache of Linux, macOS and the BSDs other than OpenBSD.
 //!
 //! What is *not* excluded: another program (not `dislog`) truncating or
 //! rewriting the files of a live log. As with every memory-mapped database,
@@ -47,23 +45,21 @@
 //! faulting in and unmapping two files per segment for that cost several
 //! times what the reads do. A [`LazyMap`] maps its file on the first read
 //! that hands out a borrowed slice (`read_at`: a record read, an iterator
-//! window), so that such reads stay zero-copy; on the first write through
-//! the map (the index); and on the first copying read (`read_into`) after
-//! [`POSITIONAL_READS`] of them, which until then are positional reads.
-//! Once made, the map is kept until the handle is dropped (or replaced by a
-//! longer one on growth, through `&mut self`), so a read of a mapped file
-//! costs what it did when maps were made on open: one acquire load decides.
+//! window), so that such reads stay zero-copy, and on the first copying
+//! read (`read_into`) after [`POSITIONAL_READS`] of them, which until then
+//! are positional reads. Once made, the map is kept until the handle is
+//! dropped, so a read of a mapped file costs what it did when maps were
+//! made on open: one acquire load decides.
 //!
 //! A map that cannot be made (address space exhausted, a file system that
 //! does not support it, a length of zero) is not an error: the handle falls
-//! back to positional I/O (an index that cannot be mapped when it is first
-//! written becomes a buffered file, as it did when its map failed on open).
+//! back to positional reads.
 
 use std::fs::File;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
-use memmap2::{Mmap, MmapMut, MmapOptions};
+use memmap2::{Mmap, MmapOptions};
 
 /// Files larger than this are not mapped (positional I/O instead), so that
 /// a huge configured capacity cannot eat the address space.
@@ -146,35 +142,6 @@ impl<M> LazyMap<M> {
             None => self.map.get_or_init(make).as_ref(),
         }
     }
-
-    /// The map for a write: made now by `make` if it was not tried yet.
-    /// `None`: the file cannot be mapped. Inlined: every index append
-    /// comes through here.
-    #[inline]
-    pub fn for_write(&mut self, make: impl FnOnce() -> Option<M>) -> Option<&mut M> {
-        if self.map.get().is_none() {
-            self.first_write(make);
-        }
-        self.get_mut()
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn first_write(&mut self, make: impl FnOnce() -> Option<M>) {
-        // Cannot fail: `&mut self` rules out a concurrent init.
-        let _ = self.map.set(make());
-    }
-
-    /// The map, if made, for writing through it.
-    #[inline]
-    pub fn get_mut(&mut self) -> Option<&mut M> {
-        self.map.get_mut().and_then(Option::as_mut)
-    }
-
-    /// Replaces the map (by a longer one, after growth).
-    pub fn replace(&mut self, map: M) {
-        self.map = OnceLock::from(Some(map));
-    }
 }
 
 /// The length to map for a file of `file_len` bytes that will grow to about
@@ -196,12 +163,4 @@ pub(crate) fn map_read(file: &File, len: usize) -> Option<Mmap> {
     // of the map; only bytes below the file's length are read (rules 1 to 3
     // of the module docs).
     unsafe { MmapOptions::new().len(len).map(file) }.ok()
-}
-
-/// A shared, writable map of the first `len` bytes of `file`.
-pub(crate) fn map_write(file: &File, len: usize) -> Option<MmapMut> {
-    // SAFETY: as for `map_read`: one writer, changes only through `&mut`
-    // of the owning handle, and only bytes below the allocated length of
-    // the file are read or written (rules 1 to 3 of the module docs).
-    unsafe { MmapOptions::new().len(len).map_mut(file) }.ok()
 }

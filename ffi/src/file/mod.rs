@@ -3,25 +3,26 @@
 //! * [`FileStorage`] is the directory: it lists, creates, opens and removes
 //!   segment files, syncs the directory, and holds the writer lock
 //!   (`LOCK`, see [`lock`]).
-//! * Each open file is a [`FileHandle`]: a store is a [`buffered`] file (an
-//!   append buffer in front of the file, reads from a read-only map of the
-//!   file, blocks [`reserve`]d ahead of its writes), an index is a
-//!   [`mapped`] file (a writable, preallocated map).
-//!   Maps are made on a file's first real use, not on open ([`map`]): a
-//!   reopen's check of each segment reads a few bytes positionally.
+//! * Each open file, store or index, is a [`FileHandle`] over a [`buffered`]
+//!   file: an append buffer in front of the file, written out with `pwrite`
+//!   in aligned pieces, reads from a read-only map of the file; a store's
+//!   blocks are [`reserve`]d ahead of its writes, an index is
+//!   [`prealloc`]ated ahead of its appends. Maps are made on a file's first real
+//!   use, not on open ([`map`]): a reopen's check of each segment reads a
+//!   few bytes positionally.
 //! * A read-only storage changes nothing on disk: every file is a
 //!   [`buffered`] file in overlay mode, whose writes (recovery's) stay in
 //!   memory.
 //!
-//! The soundness of the maps is argued in [`map`], [`mapped`] and
-//! [`buffered`], and summed up in `ffi/README.md`.
+//! The soundness of the maps is argued in [`map`] and [`buffered`], and
+//! summed up in `ffi/README.md`.
 
 mod buffered;
 mod error;
 mod handle;
 pub(crate) mod lock;
 mod map;
-mod mapped;
+mod prealloc;
 mod reserve;
 mod storage;
 

@@ -13,10 +13,8 @@ use dislog_core::{parse_file_name, FileHint, FileKind, Storage, StorageError, St
 
 use super::buffered::{BufferedFile, Mode};
 use super::error::io_error;
-use super::handle::{FileHandle, Inner};
+use super::handle::FileHandle;
 use super::lock::DirLock;
-use super::map::map_len;
-use super::mapped::MappedFile;
 
 /// What a read-only storage pretends happened to a name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -365,9 +363,10 @@ impl FileStorage {
     }
 
     /// The handle for `file` (`None`: created by a read-only log): a
-    /// writer's index is mapped writable, a writer's store is buffered and
-    /// mapped read-only (both on first real use, see [`super::map`]), a
-    /// read-only log's files are unmapped overlays.
+    /// writer's files, stores and indexes alike, are buffered and mapped
+    /// read-only on first real use (see [`super::map`]), an index also
+    /// preallocated ([`super::prealloc`]); a read-only log's files are
+    /// unmapped overlays.
     fn handle(
         &self,
         open: OpenName,
@@ -379,33 +378,15 @@ impl FileStorage {
             Some(f) => file_len(f, &path, !self.is_read_only())?,
             None => 0,
         };
-        let file = match file {
-            Some(file) if !self.is_read_only() => file,
-            file => {
-                let inner = Inner::Buffered(BufferedFile::new(
-                    path,
-                    file,
-                    disk_len,
-                    hint.capacity,
-                    Mode::Overlay,
-                ));
-                return Ok(FileHandle::new(inner, open));
-            }
+        let (file, mode) = match file {
+            Some(file) if !self.is_read_only() => (Some(file), Mode::Writer),
+            file => (file, Mode::Overlay),
         };
-        if hint.kind == FileKind::Index {
-            if let Some(len) = map_len(hint.capacity, disk_len) {
-                let inner =
-                    Inner::Mapped(MappedFile::new(path, file, disk_len, len, hint.capacity));
-                return Ok(FileHandle::new(inner, open));
-            }
-        }
-        let inner = Inner::Buffered(BufferedFile::new(
-            path,
-            Some(file),
-            disk_len,
-            hint.capacity,
-            Mode::Writer,
-        ));
+        let inner = BufferedFile::new(path, file, disk_len, hint.capacity, mode);
+        let inner = match hint.kind {
+            FileKind::Index => inner.preallocated(),
+            FileKind::Store => inner,
+        };
         Ok(FileHandle::new(inner, open))
     }
 }
@@ -584,32 +565,5 @@ mod tests {
         storage.sync_dir().unwrap();
         assert_eq!(std::fs::read(tmp.path().join("a")).unwrap(), b"disk");
         assert!(!tmp.path().join("b").exists());
-    }
-
-    #[test]
-    fn an_index_whose_map_fails_on_its_first_write_is_written_positionally() {
-        let tmp = tempfile::tempdir().unwrap();
-        let storage = FileStorage::open(tmp.path()).unwrap();
-        let name = "00000000000000000000.index";
-        let path = storage.file_path(name).unwrap();
-        std::fs::write(&path, b"head").unwrap();
-        let open = storage.register(name, &path).unwrap();
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path)
-            .unwrap();
-        // A map this long cannot be made: the handle falls back, as it does
-        // for an index it cannot map on open.
-        let index = MappedFile::new(path.clone(), file, 4, usize::MAX / 2, 1 << 16);
-        let mut handle = FileHandle::new(Inner::Mapped(index), open);
-        handle.append(b" tail").unwrap();
-        handle.truncate(7).unwrap();
-        let mut out = [0; 7];
-        handle.read_into(0, &mut out).unwrap();
-        assert_eq!(&out, b"head ta");
-        handle.close().unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"head ta");
-        assert!(storage.open(name, HINT).is_ok(), "the name was released");
     }
 }
