@@ -36,10 +36,22 @@ impl Checksum {
     }
 
     /// The checksum of `bytes`.
+    #[inline]
     pub fn of(self, bytes: &[u8]) -> u32 {
         match self {
             Self::Crc32 => crc32(bytes),
             Self::Crc32c => crc32c(bytes),
+        }
+    }
+
+    /// The checksums of three inputs at once: on x86-64, CRC-32C runs them
+    /// as three interleaved instruction streams (its latency is three times
+    /// its throughput), so three frames of a batch cost about what one does.
+    #[inline]
+    pub fn of3(self, bytes: [&[u8]; 3]) -> [u32; 3] {
+        match self {
+            Self::Crc32 => bytes.map(crc32),
+            Self::Crc32c => crc32c_3(bytes),
         }
     }
 
@@ -95,8 +107,21 @@ fn crc32(bytes: &[u8]) -> u32 {
 }
 
 /// CRC-32C of `bytes`.
+#[inline]
 pub(crate) fn crc32c(bytes: &[u8]) -> u32 {
     !update(!0, bytes)
+}
+
+/// CRC-32C of three inputs, interleaved where the CPU can.
+#[inline]
+fn crc32c_3(bytes: [&[u8]; 3]) -> [u32; 3] {
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    if hw::available() {
+        // SAFETY: the CPU has SSE 4.2 (checked just above), the only
+        // requirement of `hw::update3`.
+        return unsafe { hw::update3([!0; 3], bytes) }.map(|r| !r);
+    }
+    bytes.map(crc32c)
 }
 
 /// The reflected CRC-32C polynomial.
@@ -106,6 +131,7 @@ const POLY: u32 = 0x82F6_3B78;
 const BLOCK: usize = 256;
 
 /// Advances the CRC-32C register `reg` over `bytes`.
+#[inline]
 fn update(reg: u32, bytes: &[u8]) -> u32 {
     #[cfg(all(target_arch = "x86_64", not(miri)))]
     if hw::available() {
@@ -227,6 +253,7 @@ mod hw {
     use super::{skip_block, BLOCK};
 
     /// Whether the CPU has SSE 4.2, asked once (`cpuid` leaf 1, ECX bit 20).
+    #[inline]
     pub fn available() -> bool {
         const UNKNOWN: u8 = 0;
         const NO: u8 = 1;
@@ -272,7 +299,13 @@ mod hw {
             reg = skip_block(skip_block(r0 as u32) ^ r1 as u32) ^ r2 as u32;
             rest = tail;
         }
-        let (words, tail) = rest.as_chunks::<8>();
+        words_then_tail(reg, rest)
+    }
+
+    /// One stream over `bytes`: 8 bytes per instruction, then 4, then 1.
+    #[target_feature(enable = "sse4.2")]
+    fn words_then_tail(reg: u32, bytes: &[u8]) -> u32 {
+        let (words, tail) = bytes.as_chunks::<8>();
         let mut r = u64::from(reg);
         for w in words {
             r = _mm_crc32_u64(r, u64::from_le_bytes(*w));
@@ -286,6 +319,28 @@ mod hw {
             reg = _mm_crc32_u8(reg, b);
         }
         reg
+    }
+
+    /// Advances three registers over three inputs: their common whole
+    /// words as three interleaved streams, then the rest of each alone
+    /// (short inputs: frames of a batch, where [`update`]'s blocks do not
+    /// apply).
+    #[target_feature(enable = "sse4.2")]
+    pub fn update3(regs: [u32; 3], bytes: [&[u8]; 3]) -> [u32; 3] {
+        let common = bytes.iter().map(|b| b.len() / 8).min().unwrap_or(0);
+        let [a, b, c] = bytes.map(|b| b.split_at(8 * common));
+        let (mut r0, mut r1, mut r2) = (u64::from(regs[0]), u64::from(regs[1]), u64::from(regs[2]));
+        for i in 0..common {
+            r0 = _mm_crc32_u64(r0, word(a.0, i));
+            r1 = _mm_crc32_u64(r1, word(b.0, i));
+            r2 = _mm_crc32_u64(r2, word(c.0, i));
+        }
+        // The instruction keeps the register in the low 32 bits.
+        [
+            words_then_tail(r0 as u32, a.1),
+            words_then_tail(r1 as u32, b.1),
+            words_then_tail(r2 as u32, c.1),
+        ]
     }
 }
 
@@ -336,6 +391,26 @@ mod tests {
                 h.update(a);
                 h.update(b);
                 assert_eq!(h.finalize(), want, "in pieces, len {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn three_at_once_agree_with_one_at_a_time() {
+        let bytes: Vec<u8> = (0..400).map(|i| (i * 37 % 253) as u8).collect();
+        let lengths = [0, 1, 7, 8, 9, 20, 100, 120, 124, 130, 257];
+        for checksum in [Checksum::Crc32, Checksum::Crc32c] {
+            for (i, &x) in lengths.iter().enumerate() {
+                for &y in &lengths[i..] {
+                    for z in [x, y, 3, 121] {
+                        let inputs = [&bytes[..x], &bytes[1..1 + y], &bytes[5..5 + z]];
+                        assert_eq!(
+                            checksum.of3(inputs),
+                            inputs.map(|b| checksum.of(b)),
+                            "{checksum:?} {x} {y} {z}"
+                        );
+                    }
+                }
             }
         }
     }

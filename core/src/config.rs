@@ -122,6 +122,7 @@ impl Config {
 
     /// The largest payload that fits: `max_record_bytes`, or less when a
     /// store could not hold a record that large.
+    #[inline]
     pub fn record_limit(&self) -> u64 {
         self.max_record_bytes.min(
             self.max_store_bytes

@@ -163,6 +163,7 @@ pub fn read_u32(bytes: &[u8], at: usize) -> u32 {
 }
 
 /// Reads a little-endian `u64` at `at`; the caller guarantees the length.
+#[inline]
 pub fn read_u64(bytes: &[u8], at: usize) -> u64 {
     let mut b = [0; 8];
     if let Some(src) = bytes.get(at..at + 8) {

@@ -21,6 +21,7 @@ pub(crate) struct Entry {
 
 impl Entry {
     /// The entry whose bytes are `raw` (at least [`INDEX_ENTRY_LEN`] of them).
+    #[inline]
     pub fn decode(raw: &[u8]) -> Self {
         Entry {
             pos: read_u64(raw, 0),
@@ -28,6 +29,7 @@ impl Entry {
         }
     }
 
+    #[inline]
     pub fn encode(&self) -> [u8; INDEX_ENTRY_LEN as usize] {
         let mut out = [0; INDEX_ENTRY_LEN as usize];
         out[..8].copy_from_slice(&self.pos.to_le_bytes());

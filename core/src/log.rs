@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::format::{parse_file_name, HEADER_LEN};
 use crate::index::{entry_pos, Entry};
 use crate::iter::Iter;
-use crate::record::{encode_frame, frame_len, Record, FRAME_HEADER_LEN};
+use crate::record::{encode_frame, encode_frames, frame_len, Record, FRAME_HEADER_LEN};
 use crate::repair::Repair;
 use crate::segment::{orphan_index_is_ours, remove_files, Segment};
 use crate::storage::{FileKind, Storage, StorageError, StorageErrorKind, StorageFile};
@@ -514,10 +514,8 @@ impl<S: Storage> Log<S> {
                     |out| {
                         // `first + n` fits (check_append), and no offset past
                         // the chunk is formed: a batch may end at u64::MAX.
-                        for (i, record) in records[..n].iter().enumerate() {
-                            let offset = first + i as u64;
-                            encode_frame(out, offset, timestamp, record.as_ref(), checksum);
-                        }
+                        let payloads = records[..n].iter().map(AsRef::as_ref);
+                        encode_frames(out, first, timestamp, payloads, checksum);
                     },
                     &entries,
                     n as u64,

@@ -315,12 +315,21 @@ impl BufferedFile {
     /// Makes room in the buffer for `len` more bytes. `false` (writer mode
     /// only, after a flush) when they are at least a whole buffer: the
     /// caller writes them out directly.
+    #[inline]
     fn make_room(&mut self, len: usize) -> Result<bool, StorageError> {
         // The common case: a writer's buffer (allocated at `buf_cap` plus
         // its slack) has room.
         if self.mode == Mode::Writer && len <= self.buf.capacity() - self.buf.len() {
             return Ok(true);
         }
+        self.make_more_room(len)
+    }
+
+    /// [`BufferedFile::make_room`] when the buffer has no room yet: it is
+    /// flushed, allocated, or grown (an overlay's).
+    #[cold]
+    #[inline(never)]
+    fn make_more_room(&mut self, len: usize) -> Result<bool, StorageError> {
         let reserved = match self.mode {
             Mode::Writer => {
                 if self.buf.len() + len > self.buf_cap {
