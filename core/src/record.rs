@@ -13,7 +13,7 @@
 use alloc::borrow::Cow;
 use alloc::vec::Vec;
 
-use crate::checksum::Checksum;
+use crate::checksum::{Checksum, FrameFields};
 use crate::format::{read_u32, read_u64};
 
 /// Length of a record frame's header.
@@ -137,8 +137,10 @@ pub(crate) fn encode_frame(
     checksum: Checksum,
 ) {
     let start = out.len();
-    push_unsealed(out, offset, timestamp, payload);
-    let crc = checksum.of(&out[start + 4..]);
+    let fields = push_unsealed(out, offset, timestamp, payload);
+    let crc = checksum
+        .of_frame_parts(fields, payload)
+        .unwrap_or_else(|| checksum.of(&out[start + 4..]));
     seal(out, start, crc);
 }
 
@@ -153,41 +155,60 @@ pub(crate) fn encode_frames<'a>(
     payloads: impl IntoIterator<Item = &'a [u8]>,
     checksum: Checksum,
 ) {
-    // Where the frames not checksummed yet start (up to three).
+    // The frames not checksummed yet (up to three): where each starts, its
+    // header fields and its payload.
     let mut starts = [0; 3];
+    let mut fields = [FrameFields {
+        len: 0,
+        offset: 0,
+        timestamp: 0,
+    }; 3];
+    let mut bodies: [&[u8]; 3] = [&[]; 3];
     let mut pending = 0;
     for (i, payload) in payloads.into_iter().enumerate() {
         starts[pending] = out.len();
         // The caller's offsets fit (a batch's were checked before), and no
         // offset past the last frame is formed.
-        push_unsealed(out, first + i as u64, timestamp, payload);
+        fields[pending] = push_unsealed(out, first + i as u64, timestamp, payload);
+        bodies[pending] = payload;
         pending += 1;
         if pending == 3 {
             let [a, b, c] = starts;
-            let crcs = checksum.of3([&out[a + 4..b], &out[b + 4..c], &out[c + 4..]]);
+            let crcs = checksum
+                .of_frames3_parts(fields, bodies)
+                .unwrap_or_else(|| checksum.of3([&out[a + 4..b], &out[b + 4..c], &out[c + 4..]]));
             for (start, crc) in starts.into_iter().zip(crcs) {
                 seal(out, start, crc);
             }
             pending = 0;
         }
     }
-    for (j, &start) in starts[..pending].iter().enumerate() {
+    for j in 0..pending {
         let end = starts[..pending].get(j + 1).copied().unwrap_or(out.len());
-        let crc = checksum.of(&out[start + 4..end]);
-        seal(out, start, crc);
+        let crc = checksum
+            .of_frame_parts(fields[j], bodies[j])
+            .unwrap_or_else(|| checksum.of(&out[starts[j] + 4..end]));
+        seal(out, starts[j], crc);
     }
 }
 
-/// Appends a frame whose checksum field is still zero.
+/// Appends a frame whose checksum field is still zero; returns the header
+/// fields its checksum covers.
 #[inline]
-fn push_unsealed(out: &mut Vec<u8>, offset: u64, timestamp: u64, payload: &[u8]) {
+fn push_unsealed(out: &mut Vec<u8>, offset: u64, timestamp: u64, payload: &[u8]) -> FrameFields {
+    let len = payload.len() as u32;
     let mut header = [0u8; FRAME_HEADER_LEN as usize];
-    header[4..8].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+    header[4..8].copy_from_slice(&len.to_le_bytes());
     header[8..16].copy_from_slice(&offset.to_le_bytes());
     header[16..24].copy_from_slice(&timestamp.to_le_bytes());
     out.reserve(header.len() + payload.len());
     out.extend_from_slice(&header);
     out.extend_from_slice(payload);
+    FrameFields {
+        len,
+        offset,
+        timestamp,
+    }
 }
 
 /// Writes `crc` into the checksum field of the frame at `start`.
