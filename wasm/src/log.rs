@@ -188,17 +188,23 @@ impl Log {
         let limit = self.record_limit()?;
         let mut ends = Vec::new();
         reserve(&mut ends, n as usize, "the batch")?;
+        // Each element is fetched from the array once (every fetch and
+        // every drop of a `JsValue` is a call into JS).
+        let mut values = Vec::new();
+        reserve(&mut values, n as usize, "the batch")?;
+        values.extend((0..n).map(|i| array.get(i)));
         // One reservation for the whole batch (elements past the limit are
         // refused below, before they are copied), so a batch wasm memory
         // cannot hold fails at once, without copying anything.
-        let total = (0..n)
-            .map(|i| byte_len_hint(&array.get(i)))
+        let total = values
+            .iter()
+            .map(byte_len_hint)
             .filter(|&len| len <= limit)
             .fold(0u64, u64::saturating_add);
         let mut buf = Vec::new();
         reserve_u64(&mut buf, total, "the batch")?;
-        for i in 0..n {
-            push_bytes(&mut buf, &array.get(i), limit, || format!("records[{i}]"))?;
+        for (i, value) in values.iter().enumerate() {
+            push_bytes(&mut buf, value, limit, || format!("records[{i}]"))?;
             ends.push(buf.len());
         }
         Ok(self.append_buffers(&buf, &ends, timestamp)?)
