@@ -60,6 +60,45 @@ fn many_waiters_are_all_woken() {
     }
 }
 
+/// Each append races a waiter that is just starting to wait for it (the
+/// writer appends as soon as the waiter says it is about to wait): a lost
+/// wake-up would leave the waiter asleep until its timeout (the final check
+/// then finds the record, so only the time spent shows it).
+#[test]
+fn a_wake_up_is_not_lost_when_the_append_races_the_wait() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Arc::new(Log::open(tmp.path(), Config::default()).unwrap());
+    const ROUNDS: u64 = 2000;
+    let waiting_for = Arc::new(AtomicU64::new(u64::MAX));
+    let waiter = {
+        let (log, waiting_for) = (Arc::clone(&log), Arc::clone(&waiting_for));
+        std::thread::spawn(move || {
+            for k in 0..ROUNDS {
+                waiting_for.store(k, Ordering::SeqCst);
+                let start = Instant::now();
+                assert!(log.wait_for(k, Duration::from_secs(3)).unwrap());
+                if start.elapsed() >= Duration::from_secs(2) {
+                    return Some((k, start.elapsed()));
+                }
+            }
+            None
+        })
+    };
+    for k in 0..ROUNDS {
+        while waiting_for.load(Ordering::SeqCst) != k && !waiter.is_finished() {
+            std::hint::spin_loop();
+        }
+        if waiter.is_finished() {
+            break;
+        }
+        assert_eq!(log.append(b"x").unwrap(), k);
+    }
+    if let Some((k, took)) = waiter.join().unwrap() {
+        panic!("the wait for {k} took {took:?}: woken by its timeout, not by the append");
+    }
+}
+
 #[test]
 fn readers_run_beside_one_writer() {
     let tmp = tempfile::tempdir().unwrap();
