@@ -83,6 +83,19 @@ impl<F: StorageFile> Index<F> {
         Ok(Entry::decode(&raw))
     }
 
+    /// Entry `i` decoded straight out of the file's resident bytes
+    /// ([`StorageFile::resident`]); `None` when the file does not lend them
+    /// or does not hold the entry.
+    #[inline]
+    pub fn resident_entry(&self, i: u64) -> Option<Entry> {
+        let at = usize::try_from(entry_pos(i)).ok()?;
+        let raw = self
+            .file
+            .resident()?
+            .get(at..at + INDEX_ENTRY_LEN as usize)?;
+        Some(Entry::decode(raw))
+    }
+
     /// The number of leading entries with a non-zero position, assuming the
     /// file is written entries followed by zero fill (positions are at least
     /// `HEADER_LEN`, so a zero position is never a record), and the last of

@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::format::{check_header, file_name, torn_header, HEADER_LEN, INDEX_ENTRY_LEN};
 use crate::index::{entry_pos, Entry, Index};
-use crate::record::{frame_len, parse_frame, Record};
+use crate::record::{frame_len, Record};
 use crate::repair::Repair;
 use crate::storage::{FileHint, FileKind, Storage, StorageError, StorageErrorKind, StorageFile};
 use crate::store::Store;
@@ -147,13 +147,24 @@ impl<F: StorageFile> Segment<F> {
             let Some(offset) = base.checked_add(count).filter(|&o| o != u64::MAX) else {
                 break;
             };
-            let Ok(record) = store.frame(pos, offset) else {
-                break;
+            // Straight out of the mapped store once a first read has
+            // mapped it; the full read decides (and stops) on anything else.
+            let record = match store.resident_frame(pos, offset) {
+                Some(record) => record,
+                None => match store.frame(pos, offset) {
+                    Ok(record) => record,
+                    Err(_) => break,
+                },
             };
             let ts = max_ts.map_or(record.timestamp, |m| m.max(record.timestamp));
             max_ts = Some(ts);
             let entry = Entry { pos, max_ts: ts };
-            if matching && (count >= old_entries || index.entry(count).ok() != Some(entry)) {
+            let held = || {
+                index
+                    .resident_entry(count)
+                    .or_else(|| index.entry(count).ok())
+            };
+            if matching && (count >= old_entries || held() != Some(entry)) {
                 matching = false;
                 index.truncate(count)?;
             }
@@ -239,22 +250,8 @@ impl<F: StorageFile> Segment<F> {
     /// says what.
     #[inline]
     fn read_resident(&self, offset: u64) -> Option<Record<'_>> {
-        let at = usize::try_from(entry_pos(offset - self.base)).ok()?;
-        let raw = self
-            .index
-            .file
-            .resident()?
-            .get(at..at + INDEX_ENTRY_LEN as usize)?;
-        let pos = Entry::decode(raw).pos;
-        if pos < HEADER_LEN {
-            return None;
-        }
-        let frame = self
-            .store
-            .file
-            .resident()?
-            .get(usize::try_from(pos).ok()?..)?;
-        parse_frame(frame, offset, self.store.checksum)
+        let pos = self.index.resident_entry(offset - self.base)?.pos;
+        self.store.resident_frame(pos, offset)
     }
 
     /// Where the frame of record `i` starts: its index entry's position when

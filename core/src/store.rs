@@ -7,7 +7,7 @@ use alloc::string::String;
 use crate::checksum::Checksum;
 use crate::error::{Error, Result};
 use crate::format::{check_header, encode_header, HeaderState, FORMAT_VERSION, HEADER_LEN};
-use crate::record::{FrameHeader, Record, FRAME_HEADER_LEN};
+use crate::record::{parse_frame, FrameHeader, Record, FRAME_HEADER_LEN};
 use crate::storage::{FileKind, StorageFile};
 
 /// The record bytes of one segment.
@@ -95,6 +95,19 @@ impl<F: StorageFile> Store<F> {
             return Err(format!("frame at {pos} holds offset {}", header.offset));
         }
         Ok((header, raw))
+    }
+
+    /// The record at `pos` parsed straight out of the store's resident
+    /// bytes ([`StorageFile::resident`]), with no copy and no error path:
+    /// `None` when the store does not lend its bytes or when anything about
+    /// the frame is off ([`Store::frame`] then says what).
+    #[inline]
+    pub fn resident_frame(&self, pos: u64, offset: u64) -> Option<Record<'_>> {
+        if pos < HEADER_LEN {
+            return None;
+        }
+        let bytes = self.file.resident()?.get(usize::try_from(pos).ok()?..)?;
+        parse_frame(bytes, offset, self.checksum)
     }
 
     /// The frame at `pos` if it is whole, holds `offset` and checks;
