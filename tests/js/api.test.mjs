@@ -85,6 +85,26 @@ test('appendBatch: consecutive offsets, strings and bytes, shared timestamp, all
   log.free();
 });
 
+test('appendBatch copies every record while wasm memory grows under it', () => {
+  // Strings of three-byte characters take three times the room the batch
+  // reserved for them up front, so memory grows in the middle of the
+  // copies; the Uint8Arrays after each must still land in the right place.
+  const log = new Log({ maxStoreBytes: 1 << 30, maxIndexBytes: 1 << 20 });
+  const batch = [];
+  for (let i = 0; i < 60; i++) {
+    batch.push(String.fromCharCode(0x20ac).repeat(100_000) + i);
+    batch.push(new Uint8Array(1000).fill(i));
+  }
+  const memoryBefore = log.sizeBytes;
+  assert.equal(log.appendBatch(batch), 0);
+  assert.ok(log.sizeBytes > memoryBefore + 60 * 300_000);
+  for (let i = 0; i < 60; i++) {
+    assert.equal(log.readString(2 * i), batch[2 * i], `record ${2 * i}`);
+    assert.deepEqual(log.read(2 * i + 1), batch[2 * i + 1], `record ${2 * i + 1}`);
+  }
+  log.free();
+});
+
 test('wrong types and bad numbers throw TypeError/RangeError with codes', () => {
   const log = new Log();
   log.append('x');

@@ -126,6 +126,54 @@ pub fn reserve_u64(buf: &mut Vec<u8>, additional: u64, what: &str) -> Result<()>
     reserve(buf, additional, what)
 }
 
+/// A copier of many `Uint8Array`s into wasm memory through one view of
+/// all of it: each copy is one call into JS (`set`), where
+/// [`Uint8Array::copy_to`] makes a new view for every copy (an object for
+/// the garbage collector, and two more calls). The view is made again
+/// whenever wasm memory may have grown (a grown memory detaches it).
+pub struct MemoryCopier {
+    view: Uint8Array,
+}
+
+impl MemoryCopier {
+    /// A view of wasm memory as it is now.
+    pub fn new() -> Self {
+        Self {
+            view: memory_view(),
+        }
+    }
+
+    /// Appends the bytes of `value` to `buf`, as [`push_bytes`] does.
+    pub fn push(
+        &mut self,
+        buf: &mut Vec<u8>,
+        value: &JsValue,
+        limit: u64,
+        what: impl FnOnce() -> String,
+    ) -> Result<()> {
+        push_bytes_with(buf, value, limit, what, |buf, array, what| {
+            let len = array.length() as usize;
+            if buf.capacity() - buf.len() < len {
+                reserve(buf, len, what)?;
+                self.view = memory_view();
+            }
+            let start = buf.len();
+            buf.resize(start + len, 0);
+            // The view covers all of wasm memory, where `buf` lives: JS
+            // writes the bytes over the zeros just pushed, while nothing
+            // borrows them.
+            self.view.set(array, buf.as_ptr() as u32 + start as u32);
+            Ok(())
+        })
+    }
+}
+
+/// A `Uint8Array` over all of wasm memory.
+fn memory_view() -> Uint8Array {
+    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    Uint8Array::new(&memory.buffer())
+}
+
 /// Copies the bytes of `array` to the end of `buf` (reserving fallibly).
 fn push_array(buf: &mut Vec<u8>, array: &Uint8Array, what: &str) -> Result<()> {
     let len = array.length() as usize;
@@ -162,6 +210,17 @@ pub fn push_bytes(
     limit: u64,
     what: impl FnOnce() -> String,
 ) -> Result<()> {
+    push_bytes_with(buf, value, limit, what, push_array)
+}
+
+/// [`push_bytes`], copying the checked `Uint8Array` with `copy`.
+fn push_bytes_with(
+    buf: &mut Vec<u8>,
+    value: &JsValue,
+    limit: u64,
+    what: impl FnOnce() -> String,
+    copy: impl FnOnce(&mut Vec<u8>, &Uint8Array, &str) -> Result<()>,
+) -> Result<()> {
     let too_large = |len: u64| JsError::from(Error::RecordTooLarge { len, max: limit });
     let encoded;
     let array = if let Some(array) = value.dyn_ref::<Uint8Array>() {
@@ -185,7 +244,7 @@ pub fn push_bytes(
     if len > limit {
         return Err(too_large(len));
     }
-    push_array(buf, array, "the record")
+    copy(buf, array, "the record")
 }
 
 /// The bytes of a `Uint8Array` or the UTF-8 of a string (see [`push_bytes`]).

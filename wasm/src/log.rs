@@ -9,8 +9,8 @@ use js_sys::{Array, JsString, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{
-    byte_len_hint, from_u64, push_bytes, record_object, reserve, reserve_u64, set, to_byte_array,
-    to_bytes, to_config, to_opt_u64, to_u64, type_name, utf8_to_js, MAX_SAFE,
+    byte_len_hint, from_u64, record_object, reserve, reserve_u64, set, to_byte_array, to_bytes,
+    to_config, to_opt_u64, to_u64, type_name, utf8_to_js, MemoryCopier, MAX_SAFE,
 };
 use crate::error::{JsError, Result, UNSAFE_INTEGER};
 use crate::iter::RecordIterator;
@@ -203,8 +203,9 @@ impl Log {
             .fold(0u64, u64::saturating_add);
         let mut buf = Vec::new();
         reserve_u64(&mut buf, total, "the batch")?;
+        let mut copier = MemoryCopier::new();
         for (i, value) in values.iter().enumerate() {
-            push_bytes(&mut buf, value, limit, || format!("records[{i}]"))?;
+            copier.push(&mut buf, value, limit, || format!("records[{i}]"))?;
             ends.push(buf.len());
         }
         Ok(self.append_buffers(&buf, &ends, timestamp)?)
