@@ -529,7 +529,7 @@ impl<S: Storage> Log<S> {
 
     /// Seals the active segment and starts a new one at the next offset.
     fn roll(&mut self) -> Result<()> {
-        self.active_mut()?.flush()?;
+        self.active_mut()?.seal()?;
         let base = self.next_offset();
         let segment = Segment::create(&self.storage, &self.config, base)?;
         self.segments.push(segment);

@@ -373,6 +373,14 @@ impl<F: StorageFile> Segment<F> {
         Ok(())
     }
 
+    /// Flushes both files as the segment is sealed, letting the backend give
+    /// back what it held for appends ([`StorageFile::seal`]).
+    pub fn seal(&mut self) -> Result<()> {
+        self.store.file.seal()?;
+        self.index.file.seal()?;
+        Ok(())
+    }
+
     /// Syncs both files if anything was written since the last sync.
     pub fn sync(&mut self) -> Result<()> {
         if self.dirty {

@@ -319,6 +319,19 @@ pub trait StorageFile {
     /// seen by reads at the time of the call.
     fn sync(&mut self) -> Result<(), StorageError>;
 
+    /// Flushes, as a hint that no append is expected soon: the log calls it
+    /// when it seals the file's segment (a roll). A backend may give back
+    /// what it holds for appends (buffers, preallocated or reserved blocks)
+    /// and must still take appends afterwards (a suffix truncation can make
+    /// a sealed segment the active one again). The default only flushes.
+    ///
+    /// Power loss: the same as for the appends it flushes; a trim of
+    /// preallocated blocks is a truncation and may or may not land unless
+    /// the file is synced afterwards.
+    fn seal(&mut self) -> Result<(), StorageError> {
+        self.flush()
+    }
+
     /// Closes the file after a clean shutdown: flushes, and lets a backend
     /// that preallocates trim the file to its real length. Dropping a file
     /// without closing it is an unclean close; recovery handles it.

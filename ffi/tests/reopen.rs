@@ -36,6 +36,43 @@ fn records_survive_close_and_reopen() {
     log.close().unwrap();
 }
 
+/// A roll seals the segment it leaves: its index is trimmed to its
+/// entries while the log is still open (and its buffers given back), and a
+/// suffix cut back into it makes it the active segment again, which takes
+/// appends as before.
+#[test]
+fn a_roll_trims_the_sealed_index_and_a_cut_back_into_it_appends_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = Config {
+        max_store_bytes: 64 << 10,
+        max_index_bytes: 1 << 20,
+        ..Config::default()
+    };
+    let log = Log::open(tmp.path(), config).unwrap();
+    let mut next = 0;
+    while log.segments().len() < 3 {
+        fill(&log, next, next + 1);
+        next += 1;
+    }
+    let segments = log.segments();
+    for sealed in &segments[..2] {
+        let name = format!("{:020}.index", sealed.base);
+        let len = std::fs::metadata(tmp.path().join(&name)).unwrap().len();
+        assert_eq!(len, HEADER + sealed.records * ENTRY, "{name} trimmed");
+    }
+    // Back into the first segment, which becomes the active one again.
+    let cut = segments[0].base + segments[0].records / 2;
+    log.truncate_suffix(cut).unwrap();
+    assert_eq!(log.segments().len(), 1);
+    fill(&log, cut, cut + 50);
+    check_records(&log, 0, cut + 50);
+    log.close().unwrap();
+    let log = Log::open(tmp.path(), config).unwrap();
+    assert!(log.repairs().is_empty(), "{:?}", log.repairs());
+    check_records(&log, 0, cut + 50);
+    log.close().unwrap();
+}
+
 #[test]
 fn close_trims_the_preallocated_index() {
     let tmp = tempfile::tempdir().unwrap();

@@ -413,8 +413,25 @@ impl BufferedFile {
         Ok(())
     }
 
+    /// Flushes and gives back what the file held for appends: the buffer's
+    /// memory, the blocks reserved past the content, a preallocation (the
+    /// file trimmed to its content). Appends still work afterwards; they
+    /// allocate and reserve again.
+    pub fn seal(&mut self) -> Result<(), StorageError> {
+        self.flush()?;
+        if self.mode == Mode::Writer {
+            self.buf = Vec::new();
+        }
+        if let (Ahead::Preallocate(p), Some(file)) = (&mut self.ahead, &self.file) {
+            p.trim(file, &self.path, self.disk_len)?;
+        }
+        self.release();
+        Ok(())
+    }
+
     /// Gives back the blocks reserved past the content (best effort). A
-    /// preallocated file keeps its zero tail (only `close` trims it).
+    /// preallocated file keeps its zero tail (only `close` and `seal` trim
+    /// it).
     fn release(&mut self) {
         if let (Mode::Writer, Some(file), Ahead::Reserve(r)) =
             (self.mode, &self.file, &mut self.ahead)
@@ -504,6 +521,21 @@ pub(crate) mod tests {
         assert_eq!(&bytes[..5], b"abcde");
         assert_eq!(&bytes[5..45], &[7; 40]);
         assert_eq!(&bytes[45..], b"0123456789abcdefghij");
+    }
+
+    #[test]
+    fn a_seal_gives_the_buffer_back_and_appends_still_work() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = writer(tmp.path(), 1 << 20);
+        f.append(b"abc").unwrap();
+        assert!(f.buf.capacity() >= APPEND_BUFFER);
+        f.seal().unwrap();
+        assert_eq!(f.buf.capacity(), 0, "the buffer's memory is given back");
+        assert_eq!(on_disk(tmp.path()), b"abc");
+        f.append(b"de").unwrap();
+        assert_eq!(&*f.read_at(1, 4).unwrap(), b"bcde");
+        f.close().unwrap();
+        assert_eq!(on_disk(tmp.path()), b"abcde");
     }
 
     #[test]

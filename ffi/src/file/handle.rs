@@ -69,6 +69,10 @@ impl StorageFile for FileHandle {
         self.inner.sync()
     }
 
+    fn seal(&mut self) -> Result<(), StorageError> {
+        self.inner.seal()
+    }
+
     fn close(self) -> Result<(), StorageError> {
         let Self { mut inner, _open } = self;
         let closed = inner.close();

@@ -8,7 +8,9 @@
 //! (`alloc`) is therefore larger than its content; the rest is zeros.
 //!
 //! * A clean close trims the file to its content ([`Preallocation::trim`])
-//!   and syncs it: a cleanly closed index has exactly its entries.
+//!   and syncs it: a cleanly closed index has exactly its entries. So does a
+//!   roll that seals the index's segment (without the sync); appends after
+//!   a suffix cut reopens the segment preallocate again.
 //! * A handle dropped without `close` (a crash, a dropped log) leaves the
 //!   zero-filled preallocation; the next open reports it as content, and
 //!   the log's recovery finds the written entries by binary search over the
@@ -342,6 +344,28 @@ mod tests {
             bytes[len as usize - 11..],
             [3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4]
         );
+    }
+
+    #[test]
+    fn a_seal_trims_and_frees_and_appends_still_work() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = open(tmp.path(), 1 << 20);
+        f.append(&[1; 100]).unwrap();
+        f.seal().unwrap();
+        assert_eq!(on_disk(tmp.path()), [1; 100], "flushed and trimmed");
+        f.append(&[2; 10]).unwrap();
+        assert_eq!(f.len(), 110);
+        assert_eq!(
+            on_disk(tmp.path()).len() as u64,
+            100 + GROW_MIN,
+            "grown again"
+        );
+        let mut out = [0; 2];
+        f.read_into(99, &mut out).unwrap();
+        assert_eq!(out, [1, 2]);
+        f.close().unwrap();
+        drop(f);
+        assert_eq!(on_disk(tmp.path()).len(), 110);
     }
 
     #[test]
