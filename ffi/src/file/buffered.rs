@@ -398,35 +398,35 @@ impl BufferedFile {
         Ok(())
     }
 
-    /// Flushes, and gives back the blocks reserved past the content; a
-    /// preallocated file is trimmed to its content, and the new length
-    /// synced.
+    /// Seals the file ([`BufferedFile::seal`]) and, when that trimmed a
+    /// preallocation, syncs the new length: a cleanly closed file has
+    /// exactly its content.
     pub fn close(&mut self) -> Result<(), StorageError> {
-        self.flush()?;
-        if let (Ahead::Preallocate(p), Some(file)) = (&mut self.ahead, &self.file) {
-            if p.trim(file, &self.path, self.disk_len)? {
+        if self.seal()? {
+            if let Some(file) = &self.file {
                 file.sync_data()
                     .map_err(|e| io_error(e, "syncing", &self.path))?;
             }
         }
-        self.release();
         Ok(())
     }
 
     /// Flushes and gives back what the file held for appends: the buffer's
     /// memory, the blocks reserved past the content, a preallocation (the
-    /// file trimmed to its content). Appends still work afterwards; they
-    /// allocate and reserve again.
-    pub fn seal(&mut self) -> Result<(), StorageError> {
+    /// file trimmed to its content; whether there was one to trim is
+    /// returned). Appends still work afterwards; they allocate and reserve
+    /// again.
+    pub fn seal(&mut self) -> Result<bool, StorageError> {
         self.flush()?;
         if self.mode == Mode::Writer {
             self.buf = Vec::new();
         }
-        if let (Ahead::Preallocate(p), Some(file)) = (&mut self.ahead, &self.file) {
-            p.trim(file, &self.path, self.disk_len)?;
-        }
+        let trimmed = match (&mut self.ahead, &self.file) {
+            (Ahead::Preallocate(p), Some(file)) => p.trim(file, &self.path, self.disk_len)?,
+            _ => false,
+        };
         self.release();
-        Ok(())
+        Ok(trimmed)
     }
 
     /// Gives back the blocks reserved past the content (best effort). A

@@ -70,7 +70,7 @@ impl StorageFile for FileHandle {
     }
 
     fn seal(&mut self) -> Result<(), StorageError> {
-        self.inner.seal()
+        self.inner.seal().map(drop)
     }
 
     fn close(self) -> Result<(), StorageError> {
