@@ -186,6 +186,7 @@ pub fn run(
     results.volume.insert(Workload::W2Append, (nb, nb * 4096));
 
     let mut floors = Vec::new();
+    let mut multi_gets: Vec<(&str, Duration)> = Vec::new();
     for run in 1..=options.runs {
         for (e, engine) in engines.iter_mut().enumerate() {
             let name = engine.name();
@@ -223,6 +224,15 @@ pub fn run(
             })?;
             check(&format!("{name} W4 bytes"), sum, offsets.len() as u64 * 100)?;
             results.add(Workload::W4RandomRead, e, t / offsets.len().max(1) as u32);
+            let (many, t) = timed(|| engine.read_many(&offsets))?;
+            if let Some(sum) = many {
+                check(
+                    &format!("{name} W4 multi-get bytes"),
+                    sum,
+                    offsets.len() as u64 * 100,
+                )?;
+                multi_gets.push((name, t / offsets.len().max(1) as u32));
+            }
             engine.close()?;
             if name == "dislog" {
                 let floor = crate::floor::dependent_loads(&dir, &offsets)?;
@@ -261,6 +271,25 @@ pub fn run(
         }
     }
 
+    let engines_with_multi_get: Vec<&str> = {
+        let mut names: Vec<&str> = multi_gets.iter().map(|(n, _)| *n).collect();
+        names.dedup();
+        names
+    };
+    for name in engines_with_multi_get {
+        let times: Vec<Duration> = multi_gets
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, t)| *t)
+            .collect();
+        results.notes.push(format!(
+            "{name}: W4's offsets through its multi-get (read_many_with, groups of {}, checksums \
+             checked, zero-copy): {} ns per read (median of {} runs)",
+            dislog::READ_GROUP,
+            median(&times).as_nanos(),
+            times.len()
+        ));
+    }
     if !floors.is_empty() {
         let (serial, overlapped): (Vec<Duration>, Vec<Duration>) = floors.into_iter().unzip();
         results.notes.push(format!(

@@ -50,7 +50,7 @@ pub use format::{
     OLDEST_FORMAT_VERSION, STORE_MAGIC,
 };
 pub use iter::Iter;
-pub use log::{AppendHook, Log, Removed, SegmentInfo};
+pub use log::{AppendHook, Log, Removed, SegmentInfo, READ_GROUP};
 pub use memory::{MemoryFile, MemoryStorage};
 pub use record::{frame_len, Record, FRAME_HEADER_LEN};
 pub use repair::Repair;

@@ -36,6 +36,11 @@ pub struct Removed {
     pub bytes: u64,
 }
 
+/// Records read at a time by [`Log::read_many`]: enough misses in flight
+/// to overlap (a core tracks a few dozen), few enough that a group's frames
+/// stay in the cache between its passes.
+pub const READ_GROUP: usize = 16;
+
 /// A description of one segment, for tools and tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SegmentInfo {
@@ -320,6 +325,47 @@ impl<S: Storage> Log<S> {
     /// borrowed from the storage when the backend allows it.
     pub fn read(&self, offset: u64) -> Result<Record<'_>> {
         self.segments[self.locate(offset)?].read(offset)
+    }
+
+    /// Reads the records at `offsets` and hands each to `f`, in order, with
+    /// its offset: what [`Log::read`] returns for it, checksum checked. For
+    /// many random offsets at once (a multi-get): the reads are made in
+    /// groups of [`READ_GROUP`], first every index entry of the group, then
+    /// every frame, then the checks, so that the cache misses of a group
+    /// overlap instead of following one another. Where the storage does not
+    /// lend its bytes ([`crate::StorageFile::resident`]), or anything about
+    /// a record is off, that record is read by [`Log::read`], which says what.
+    pub fn read_many(&self, offsets: &[u64], mut f: impl FnMut(u64, Result<Record<'_>>)) {
+        for group in offsets.chunks(READ_GROUP) {
+            // The segment and frame position of each offset, from the
+            // index entries: independent loads, all in flight at once.
+            let mut at: [Option<(usize, u64)>; READ_GROUP] = [None; READ_GROUP];
+            for (slot, &offset) in at.iter_mut().zip(group) {
+                *slot = self.locate(offset).ok().and_then(|i| {
+                    let segment = &self.segments[i];
+                    let entry = segment.index.resident_entry(offset - segment.base)?;
+                    Some((i, entry.pos))
+                });
+            }
+            // The first byte of each frame, to start its cache miss.
+            let mut touched = 0u8;
+            for &(i, pos) in at.iter().flatten() {
+                let bytes = self.segments[i].store.file.resident();
+                let first = usize::try_from(pos)
+                    .ok()
+                    .and_then(|p| bytes?.get(p).copied());
+                touched ^= first.unwrap_or(0);
+            }
+            core::hint::black_box(touched);
+            for (slot, &offset) in at.iter().zip(group) {
+                let fast =
+                    slot.and_then(|(i, pos)| self.segments[i].store.resident_frame(pos, offset));
+                match fast {
+                    Some(record) => f(offset, Ok(record)),
+                    None => f(offset, self.read(offset)),
+                }
+            }
+        }
     }
 
     /// An iterator over the records from `from` to the end of the log as it

@@ -178,6 +178,30 @@ fn corrupt_record_inside_the_log_is_reported_never_returned() {
     for offset in [middle, sealed_last] {
         assert_eq!(log.read(offset).unwrap_err().code(), ErrorCode::Corrupt);
     }
+    // A multi-get returns for each offset what a read returns: the corrupt
+    // records as errors, in the order asked, across groups, repeats and
+    // offsets out of range.
+    let asked: Vec<u64> = (0..45).rev().chain([middle, 3, middle, 0]).collect();
+    let mut got = Vec::new();
+    log.read_many(&asked, |offset, r| {
+        got.push((
+            offset,
+            r.map(|r| r.payload.into_owned()).map_err(|e| e.code()),
+        ));
+    });
+    let want: Vec<_> = asked
+        .iter()
+        .map(|&o| {
+            (
+                o,
+                log.read(o)
+                    .map(|r| r.payload.into_owned())
+                    .map_err(|e| e.code()),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(got.iter().filter(|(_, r)| r.is_err()).count(), 5 + 2 + 2);
     let problems = log.verify(100);
     assert_eq!(problems.len(), 2, "{problems:?}");
     let mut iter_errors = log.records().filter(|r| r.is_err()).count();

@@ -35,7 +35,7 @@ pub use clock::realtime_ms;
 pub use dislog_core;
 pub use dislog_core::{
     Config, Error, ErrorCode, Record, Removed, Repair, Result, SegmentInfo, StorageError,
-    StorageErrorKind, SyncPolicy, FORMAT_VERSION, OLDEST_FORMAT_VERSION,
+    StorageErrorKind, SyncPolicy, FORMAT_VERSION, OLDEST_FORMAT_VERSION, READ_GROUP,
 };
 pub use file::{FileHandle, FileStorage};
 pub use log::Log;

@@ -290,6 +290,14 @@ impl Log {
         Ok(f(&record))
     }
 
+    /// Reads the records at `offsets` under one shared lock and hands each
+    /// to `f`, in order, with its offset: zero-copy and checksum checked,
+    /// as [`Log::read_with`] does for one. For many random offsets at once:
+    /// their cache misses overlap ([`dislog_core::Log::read_many`]).
+    pub fn read_many_with(&self, offsets: &[u64], f: impl FnMut(u64, Result<Record<'_>>)) {
+        self.reader().read_many(offsets, f);
+    }
+
     /// The offset of the oldest record, `None` when the log is empty.
     pub fn lowest_offset(&self) -> Option<u64> {
         self.reader().lowest_offset()

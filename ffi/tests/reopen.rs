@@ -73,6 +73,36 @@ fn a_roll_trims_the_sealed_index_and_a_cut_back_into_it_appends_again() {
     log.close().unwrap();
 }
 
+/// A multi-get reads what single reads do: sealed segments (mapped), the
+/// active one (partly still in its append buffer), and offsets out of range.
+#[test]
+fn read_many_matches_read_across_segments_and_the_buffer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Log::open(tmp.path(), small()).unwrap();
+    fill(&log, 0, 400);
+    assert!(log.segments().len() > 5);
+    let asked: Vec<u64> = (0..420).map(|i| (i * 7919) % 420).collect();
+    let mut got = Vec::new();
+    log.read_many_with(&asked, |offset, r| {
+        got.push((
+            offset,
+            r.map(|r| r.payload.into_owned()).map_err(|e| e.code()),
+        ));
+    });
+    assert_eq!(got.len(), asked.len());
+    for (&offset, (at, r)) in asked.iter().zip(&got) {
+        assert_eq!(*at, offset);
+        match r {
+            Ok(bytes) => assert_eq!(bytes.as_slice(), payload(offset).as_slice()),
+            Err(code) => {
+                assert!(offset >= 400, "{offset}: {code:?}");
+                assert_eq!(*code, ErrorCode::OutOfRange);
+            }
+        }
+    }
+    log.close().unwrap();
+}
+
 #[test]
 fn close_trims_the_preallocated_index() {
     let tmp = tempfile::tempdir().unwrap();

@@ -76,4 +76,17 @@ impl Engine for Dislog {
     fn read(&mut self, offset: u64) -> BenchResult<usize> {
         Ok(self.log()?.read_with(offset, |r| r.payload.len())?)
     }
+
+    fn read_many(&mut self, offsets: &[u64]) -> BenchResult<Option<u64>> {
+        let mut bytes = 0;
+        let mut failed = None;
+        self.log()?.read_many_with(offsets, |_, r| match r {
+            Ok(r) => bytes += r.payload.len() as u64,
+            Err(e) => failed = failed.take().or(Some(e)),
+        });
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(Some(bytes)),
+        }
+    }
 }

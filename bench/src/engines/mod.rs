@@ -46,6 +46,13 @@ pub trait Engine {
 
     /// Reads the record at `offset`; returns its payload length.
     fn read(&mut self, offset: u64) -> BenchResult<usize>;
+
+    /// Reads the records at `offsets` through the engine's multi-get, if it
+    /// has one; returns their payload bytes. `None`: it has none.
+    fn read_many(&mut self, offsets: &[u64]) -> BenchResult<Option<u64>> {
+        let _ = offsets;
+        Ok(None)
+    }
 }
 
 /// The error of an engine used before `open`.
