@@ -195,7 +195,8 @@ typedef struct dislog_iter dislog_iter;
 typedef struct dislog_t dislog_t;
 
 /**
- * A zero-copy read of one record: the record's bytes are read in place
+ * A zero-copy read of one record (`dislog_read_view`) or of many
+ * (`dislog_read_many`): the records' bytes are read in place
  * (from the log's buffers or memory-mapped files) and kept valid by holding
  * the log's read lock until `dislog_view_free`.
  *
@@ -821,12 +822,41 @@ dislog_status dislog_read_view(const struct dislog_t *log,
                                struct dislog_view **view_out);
 
 /**
- * Frees a view from `dislog_read_view`, releasing the log's read lock; the
- * record's `data` pointer becomes invalid. NULL is ignored.
+ * Reads the records at `offsets[0..count]` without copying their payloads,
+ * in one go whose cache misses overlap (for many random offsets at once):
+ * `records_out[i]` describes the record at `offsets[i]` and
+ * `statuses_out[i]` says whether it was read (`DISLOG_OK`) or why not
+ * (`DISLOG_ERR_OUT_OF_RANGE`, `DISLOG_ERR_CORRUPT`, ...; the record then
+ * has that offset and an empty payload). `*view_out` is a new view that
+ * keeps every `records_out[i].data` valid until
+ * `dislog_view_free(*view_out)`; see `dislog_view` for the rules.
+ *
+ * Errors of the call itself (nothing is written then):
+ * `DISLOG_ERR_NULL_ARGUMENT` (`log` or `view_out` NULL, or an array NULL
+ * with `count` > 0), `DISLOG_ERR_VIEW_HELD`, `DISLOG_ERR_IO` (no memory for
+ * `count` records).
  *
  * # Safety
- * `view` is NULL or a view from `dislog_read_view` not yet freed, freed on
- * the thread that created it.
+ * `log` is NULL or a live handle; `offsets` is NULL or valid for reading
+ * `count` values, `records_out` and `statuses_out` NULL or valid for
+ * writing `count` values each; `view_out` NULL or valid for writing one
+ * pointer.
+ */
+dislog_status dislog_read_many(const struct dislog_t *log,
+                               const uint64_t *offsets,
+                               size_t count,
+                               struct dislog_record *records_out,
+                               dislog_status *statuses_out,
+                               struct dislog_view **view_out);
+
+/**
+ * Frees a view from `dislog_read_view` or `dislog_read_many`, releasing
+ * the log's read lock; the records' `data` pointers become invalid. NULL is
+ * ignored.
+ *
+ * # Safety
+ * `view` is NULL or a view from `dislog_read_view` or `dislog_read_many`
+ * not yet freed, freed on the thread that created it.
  */
 void dislog_view_free(struct dislog_view *view);
 

@@ -335,7 +335,7 @@ impl<S: Storage> Log<S> {
     /// overlap instead of following one another. Where the storage does not
     /// lend its bytes ([`crate::StorageFile::resident`]), or anything about
     /// a record is off, that record is read by [`Log::read`], which says what.
-    pub fn read_many(&self, offsets: &[u64], mut f: impl FnMut(u64, Result<Record<'_>>)) {
+    pub fn read_many<'a>(&'a self, offsets: &[u64], mut f: impl FnMut(u64, Result<Record<'a>>)) {
         for group in offsets.chunks(READ_GROUP) {
             // The segment and frame position of each offset, from the
             // index entries: independent loads, all in flight at once.

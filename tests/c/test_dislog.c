@@ -495,6 +495,55 @@ static void test_view(void) {
     close_log(&log);
 }
 
+static void test_read_many(void) {
+    char dir[600];
+    fresh_dir(dir, sizeof dir);
+    dislog_config config = small_config();
+    dislog_t *log = open_log(dir, &config);
+    for (int i = 0; i < 50; i++) {
+        char text[8];
+        snprintf(text, sizeof text, "m%d", i);
+        CHECK(append_str(log, text) == (uint64_t)i);
+    }
+    /* Across segments, out of order, repeated, and past the end. */
+    const uint64_t offsets[6] = {49, 0, 17, 17, 50, 3};
+    dislog_record records[6];
+    dislog_status statuses[6];
+    dislog_view *view = NULL;
+    OK(dislog_read_many(log, offsets, 6, records, statuses, &view));
+    CHECK(view != NULL);
+    for (int i = 0; i < 6; i++) {
+        CHECK(records[i].offset == offsets[i]);
+        CHECK(records[i].data != NULL);
+        if (offsets[i] >= 50) {
+            CHECK(statuses[i] == DISLOG_ERR_OUT_OF_RANGE);
+            CHECK(records[i].len == 0);
+            continue;
+        }
+        char text[8];
+        snprintf(text, sizeof text, "m%d", (int)offsets[i]);
+        CHECK(statuses[i] == DISLOG_OK);
+        CHECK(records[i].len == strlen(text) && memcmp(records[i].data, text, records[i].len) == 0);
+    }
+    /* The view holds the read lock like dislog_read_view's. */
+    EXPECT(dislog_append(log, (const uint8_t *)"x", 1, NULL), DISLOG_ERR_VIEW_HELD);
+    dislog_view_free(view);
+    /* No offsets: an empty view; bad arguments: nothing written. */
+    view = NULL;
+    OK(dislog_read_many(log, NULL, 0, NULL, NULL, &view));
+    CHECK(view != NULL);
+    dislog_view_free(view);
+    view = NULL;
+    EXPECT(dislog_read_many(log, NULL, 2, records, statuses, &view), DISLOG_ERR_NULL_ARGUMENT);
+    EXPECT(dislog_read_many(log, offsets, 2, NULL, statuses, &view), DISLOG_ERR_NULL_ARGUMENT);
+    EXPECT(dislog_read_many(log, offsets, 2, records, NULL, &view), DISLOG_ERR_NULL_ARGUMENT);
+    EXPECT(dislog_read_many(log, offsets, 2, records, statuses, NULL), DISLOG_ERR_NULL_ARGUMENT);
+    EXPECT(dislog_read_many(NULL, offsets, 2, records, statuses, &view), DISLOG_ERR_NULL_ARGUMENT);
+    CHECK(view == NULL);
+    CHECK(append_str(log, "after") == 50);
+    close_log(&log);
+}
+
 static void test_iterator(void) {
     char dir[600];
     fresh_dir(dir, sizeof dir);
@@ -965,6 +1014,7 @@ int main(void) {
         {"timestamps", test_timestamps},
         {"truncation", test_truncation},
         {"view", test_view},
+        {"read_many", test_read_many},
         {"iterator", test_iterator},
         {"wait_for", test_wait_for},
         {"threads", test_threads},

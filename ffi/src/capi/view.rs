@@ -1,13 +1,14 @@
 //! `dislog_view`: a zero-copy read that holds the log's read lock.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::{Arc, RwLockReadGuard};
 
-use dislog_core::{Log as Engine, Record};
+use dislog_core::{Log as Engine, Record, StorageError};
 
 use crate::{FileStorage, Log};
 
-use super::boundary::{arg_out, put, run, run_quiet, Failure};
+use super::boundary::{arg_out, arg_ref, put, run, run_quiet, Failure};
 use super::handle::{dislog_t, use_handle};
 use super::status::dislog_status;
 
@@ -75,7 +76,8 @@ impl dislog_record {
     }
 }
 
-/// A zero-copy read of one record: the record's bytes are read in place
+/// A zero-copy read of one record (`dislog_read_view`) or of many
+/// (`dislog_read_many`): the records' bytes are read in place
 /// (from the log's buffers or memory-mapped files) and kept valid by holding
 /// the log's read lock until `dislog_view_free`.
 ///
@@ -89,15 +91,19 @@ impl dislog_record {
 ///   log (`dislog_close` returns `DISLOG_ERR_IN_USE` otherwise).
 #[allow(non_camel_case_types)]
 pub struct dislog_view {
-    // Field order is drop order: the record borrows from the guard, the
+    // Field order is drop order: the records borrow from the guard, the
     // guard from the engine inside the `Log` that `log` keeps alive.
-    record: Record<'static>,
+    records: Vec<Record<'static>>,
     _guard: RwLockReadGuard<'static, Engine<FileStorage>>,
     log: Arc<Log>,
 }
 
 impl dislog_view {
-    fn open(log: &Arc<Log>, offset: u64) -> Result<Box<Self>, Failure> {
+    /// Takes `log`'s read lock and keeps what `read` reads under it.
+    fn open(
+        log: &Arc<Log>,
+        read: impl FnOnce(&'static Engine<FileStorage>) -> Result<Vec<Record<'static>>, Failure>,
+    ) -> Result<Box<Self>, Failure> {
         let log = Arc::clone(log);
         let guard: RwLockReadGuard<'_, Engine<FileStorage>> = log.reader();
         // SAFETY: the guard borrows the `Log` in the `Arc`'s heap allocation,
@@ -109,10 +115,11 @@ impl dislog_view {
         let engine: *const Engine<FileStorage> = &*guard;
         // SAFETY: `engine` points into the locked log, which stays locked for
         // reading (so unchanged) and alive as long as the guard, and the
-        // record is dropped before the guard (field order above).
-        let record = unsafe { &*engine }.read(offset)?;
+        // records are dropped before the guard (field order above); `read`
+        // can only hand its borrows back through the records.
+        let records = read(unsafe { &*engine })?;
         Ok(Box::new(Self {
-            record,
+            records,
             _guard: guard,
             log,
         }))
@@ -143,9 +150,13 @@ pub unsafe extern "C" fn dislog_read_view(
         let handle = unsafe { use_handle(log) }?;
         let record_out = arg_out(record_out, "record_out")?;
         let view_out = arg_out(view_out, "view_out")?;
-        let view = dislog_view::open(&handle.log, offset)?;
+        let view = dislog_view::open(&handle.log, |engine| Ok(vec![engine.read(offset)?]))?;
         hold(dislog_t::id(&view.log));
-        let record = dislog_record::of(&view.record);
+        let record = view
+            .records
+            .first()
+            .map(dislog_record::of)
+            .ok_or_else(|| Failure::invalid("no record read"))?;
         // SAFETY: both checked non-NULL and writable by the caller's contract.
         unsafe {
             put(record_out, record);
@@ -155,12 +166,94 @@ pub unsafe extern "C" fn dislog_read_view(
     })
 }
 
-/// Frees a view from `dislog_read_view`, releasing the log's read lock; the
-/// record's `data` pointer becomes invalid. NULL is ignored.
+/// Reads the records at `offsets[0..count]` without copying their payloads,
+/// in one go whose cache misses overlap (for many random offsets at once):
+/// `records_out[i]` describes the record at `offsets[i]` and
+/// `statuses_out[i]` says whether it was read (`DISLOG_OK`) or why not
+/// (`DISLOG_ERR_OUT_OF_RANGE`, `DISLOG_ERR_CORRUPT`, ...; the record then
+/// has that offset and an empty payload). `*view_out` is a new view that
+/// keeps every `records_out[i].data` valid until
+/// `dislog_view_free(*view_out)`; see `dislog_view` for the rules.
+///
+/// Errors of the call itself (nothing is written then):
+/// `DISLOG_ERR_NULL_ARGUMENT` (`log` or `view_out` NULL, or an array NULL
+/// with `count` > 0), `DISLOG_ERR_VIEW_HELD`, `DISLOG_ERR_IO` (no memory for
+/// `count` records).
 ///
 /// # Safety
-/// `view` is NULL or a view from `dislog_read_view` not yet freed, freed on
-/// the thread that created it.
+/// `log` is NULL or a live handle; `offsets` is NULL or valid for reading
+/// `count` values, `records_out` and `statuses_out` NULL or valid for
+/// writing `count` values each; `view_out` NULL or valid for writing one
+/// pointer.
+#[no_mangle]
+pub unsafe extern "C" fn dislog_read_many(
+    log: *const dislog_t,
+    offsets: *const u64,
+    count: usize,
+    records_out: *mut dislog_record,
+    statuses_out: *mut dislog_status,
+    view_out: *mut *mut dislog_view,
+) -> dislog_status {
+    run(|| {
+        // SAFETY: the caller's contract above.
+        let handle = unsafe { use_handle(log) }?;
+        let view_out = arg_out(view_out, "view_out")?;
+        let offsets: &[u64] = match count {
+            0 => &[],
+            // SAFETY: non-NULL (checked) and valid for `count` reads by the
+            // caller's contract.
+            n => unsafe { std::slice::from_raw_parts(arg_ref(offsets, "offsets")?, n) },
+        };
+        if count > 0 {
+            arg_out(records_out, "records_out")?;
+            arg_out(statuses_out, "statuses_out")?;
+        }
+        let mut statuses = Vec::new();
+        let view = dislog_view::open(&handle.log, |engine| {
+            let no_memory =
+                || Failure::from(dislog_core::Error::from(StorageError::out_of_memory()));
+            let mut records = Vec::new();
+            records.try_reserve_exact(count).map_err(|_| no_memory())?;
+            statuses.try_reserve_exact(count).map_err(|_| no_memory())?;
+            engine.read_many(offsets, |offset, read| match read {
+                Ok(record) => {
+                    records.push(record);
+                    statuses.push(dislog_status::DISLOG_OK);
+                }
+                Err(e) => {
+                    records.push(Record {
+                        offset,
+                        timestamp: 0,
+                        payload: Cow::Borrowed(&[]),
+                    });
+                    statuses.push(e.code().into());
+                }
+            });
+            Ok(records)
+        })?;
+        hold(dislog_t::id(&view.log));
+        for (i, (record, status)) in view.records.iter().zip(&statuses).enumerate() {
+            // SAFETY: both arrays are non-NULL (checked above, as `count` >
+            // 0 when there are records) and valid for `count` writes by the
+            // caller's contract; `i < count`.
+            unsafe {
+                put(records_out.add(i), dislog_record::of(record));
+                put(statuses_out.add(i), *status);
+            }
+        }
+        // SAFETY: checked non-NULL and writable by the caller's contract.
+        unsafe { put(view_out, Box::into_raw(view)) };
+        Ok(())
+    })
+}
+
+/// Frees a view from `dislog_read_view` or `dislog_read_many`, releasing
+/// the log's read lock; the records' `data` pointers become invalid. NULL is
+/// ignored.
+///
+/// # Safety
+/// `view` is NULL or a view from `dislog_read_view` or `dislog_read_many`
+/// not yet freed, freed on the thread that created it.
 #[no_mangle]
 pub unsafe extern "C" fn dislog_view_free(view: *mut dislog_view) {
     run_quiet(|| {
