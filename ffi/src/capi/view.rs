@@ -126,6 +126,18 @@ impl dislog_view {
     }
 }
 
+/// Gives `view` to the caller through `view_out`, marking its log as held
+/// by this thread until `dislog_view_free`: the last step of a call that
+/// makes a view, after everything that can fail.
+///
+/// # Safety
+/// `view_out` is valid for writing one pointer.
+unsafe fn hand_out(view: Box<dislog_view>, view_out: *mut *mut dislog_view) {
+    hold(dislog_t::id(&view.log));
+    // SAFETY: the caller's contract above.
+    unsafe { put(view_out, Box::into_raw(view)) }
+}
+
 /// Reads the record at `offset` without copying its payload: `*record_out`
 /// describes it and `*view_out` is a new view that keeps `record_out->data`
 /// valid until `dislog_view_free(*view_out)`. See `dislog_view` for the
@@ -151,16 +163,13 @@ pub unsafe extern "C" fn dislog_read_view(
         let record_out = arg_out(record_out, "record_out")?;
         let view_out = arg_out(view_out, "view_out")?;
         let view = dislog_view::open(&handle.log, |engine| Ok(vec![engine.read(offset)?]))?;
-        hold(dislog_t::id(&view.log));
-        let record = view
-            .records
-            .first()
-            .map(dislog_record::of)
-            .ok_or_else(|| Failure::invalid("no record read"))?;
-        // SAFETY: both checked non-NULL and writable by the caller's contract.
+        // SAFETY: both checked non-NULL and writable by the caller's contract
+        // (the view holds exactly the one record read).
         unsafe {
-            put(record_out, record);
-            put(view_out, Box::into_raw(view));
+            for record in &view.records {
+                put(record_out, dislog_record::of(record));
+            }
+            hand_out(view, view_out);
         }
         Ok(())
     })
@@ -231,7 +240,6 @@ pub unsafe extern "C" fn dislog_read_many(
             });
             Ok(records)
         })?;
-        hold(dislog_t::id(&view.log));
         for (i, (record, status)) in view.records.iter().zip(&statuses).enumerate() {
             // SAFETY: both arrays are non-NULL (checked above, as `count` >
             // 0 when there are records) and valid for `count` writes by the
@@ -242,7 +250,7 @@ pub unsafe extern "C" fn dislog_read_many(
             }
         }
         // SAFETY: checked non-NULL and writable by the caller's contract.
-        unsafe { put(view_out, Box::into_raw(view)) };
+        unsafe { hand_out(view, view_out) };
         Ok(())
     })
 }
