@@ -129,8 +129,9 @@ impl BufferedFile {
     /// extended first when it is too short.
     #[inline]
     fn before_append(&mut self, len: usize) -> Result<(), StorageError> {
-        let end = self.len().saturating_add(len as u64);
         if let (Ahead::Preallocate(p), Some(file)) = (&mut self.ahead, &self.file) {
+            // `len()`, from the fields (`self` is borrowed in parts here).
+            let end = (self.disk_len + self.buf.len() as u64).saturating_add(len as u64);
             p.before_append(file, &self.path, end)?;
         }
         Ok(())
