@@ -3,8 +3,8 @@
 //! [`Log`] is a thread-safe log in a directory, built on the engine of
 //! [`dislog_core`] and the file backend [`FileStorage`] (per segment a
 //! store and a preallocated index, both appended through a buffer and read
-//! through a memory map; one writer per directory through a lock file). The C ABI of the same
-//! crate wraps it for every other language.
+//! through a memory map; one writer per directory through a lock file). The
+//! C ABI of the same crate wraps it for every other language.
 //!
 //! ```
 //! # fn main() -> dislog::Result<()> {

@@ -82,7 +82,9 @@ impl Engine for Dislog {
         let mut failed = None;
         self.log()?.read_many_with(offsets, |_, r| match r {
             Ok(r) => bytes += r.payload.len() as u64,
-            Err(e) => failed = failed.take().or(Some(e)),
+            Err(e) => {
+                failed.get_or_insert(e);
+            }
         });
         match failed {
             Some(e) => Err(e.into()),

@@ -30,7 +30,8 @@
 //!    drops bytes the handle no longer exposes.
 //! 4. **Positional writes and the map see the same bytes.** Stores and
 //!    indexes are written with `pwrite` and read through their maps; this
-//!    relies on the unified page cache of Linux, macOS and the BSDs other than OpenBSD.
+//!    relies on the unified page cache of Linux, macOS and the BSDs other
+//!    than OpenBSD.
 //!
 //! What is *not* excluded: another program (not `dislog`) truncating or
 //! rewriting the files of a live log. As with every memory-mapped database,

@@ -7,9 +7,9 @@
 //!   file: an append buffer in front of the file, written out with `pwrite`
 //!   in aligned pieces, reads from a read-only map of the file; a store's
 //!   blocks are [`reserve`]d ahead of its writes, an index is
-//!   [`prealloc`]ated ahead of its appends. Maps are made on a file's first real
-//!   use, not on open ([`map`]): a reopen's check of each segment reads a
-//!   few bytes positionally.
+//!   [`prealloc`]ated ahead of its appends. Maps are made on a file's first
+//!   real use, not on open ([`map`]): a reopen's check of each segment reads
+//!   a few bytes positionally.
 //! * A read-only storage changes nothing on disk: every file is a
 //!   [`buffered`] file in overlay mode, whose writes (recovery's) stay in
 //!   memory.
