@@ -14,8 +14,8 @@ use crate::storage::{Storage, StorageFile};
 /// iterator is small (a backend that copies should not copy 256 KiB for a
 /// caller that reads one record), each next one twice as large.
 const FIRST_WINDOW: u64 = 4 << 10;
-/// The largest window.
-const WINDOW: u64 = 256 << 10;
+/// The largest window (also what a rebuild reads at once).
+pub(crate) const WINDOW: u64 = 256 << 10;
 
 /// A run of store bytes starting at `start`: borrowed from the backend
 /// when it holds them in memory or a map (records then borrow from it too),

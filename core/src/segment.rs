@@ -11,7 +11,8 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::format::{check_header, file_name, torn_header, HEADER_LEN, INDEX_ENTRY_LEN};
 use crate::index::{entry_pos, Entry, Index};
-use crate::record::{frame_len, Record};
+use crate::iter::WINDOW;
+use crate::record::{frame_len, parse_frame, Record};
 use crate::repair::Repair;
 use crate::storage::{FileHint, FileKind, Storage, StorageError, StorageErrorKind, StorageFile};
 use crate::store::Store;
@@ -104,7 +105,11 @@ impl<F: StorageFile> Segment<F> {
         if let Some(mut index) = index {
             let (written, last) = index.written_entries()?;
             if !consistent(&store, base, written, last, sealed)? {
-                return Self::rebuild(store, index, base, repairs);
+                let kept = match storage.unsynced_writes_kept() {
+                    true => trusted_prefix(&store, &index, base, written)?,
+                    false => None,
+                };
+                return Self::rebuild(store, index, base, kept.unwrap_or(Scan::FIRST), repairs);
             }
             if index.raw_entries() != written || index.file.len() != entry_pos(written) {
                 index.truncate(written)?;
@@ -120,11 +125,12 @@ impl<F: StorageFile> Segment<F> {
             });
         }
         let index = Index::init(storage.create(&index_name, index_hint)?, base)?;
-        Self::rebuild(store, index, base, repairs)
+        Self::rebuild(store, index, base, Scan::FIRST, repairs)
     }
 
-    /// Scans the store, keeping the longest run of valid frames, and writes
-    /// the index for them. The leading entries `index` already holds as they
+    /// Scans the store from `from`, keeping the longest run of valid frames,
+    /// and writes the index for them; the entries before `from.count` are
+    /// kept as they are. The leading entries `index` already holds as they
     /// should be are kept, not rewritten: a crash before the repaired index
     /// is synced can then only tear entries that were wrong or missing, never
     /// the synced entries of synced records.
@@ -132,46 +138,45 @@ impl<F: StorageFile> Segment<F> {
         mut store: Store<F>,
         mut index: Index<F>,
         base: u64,
+        from: Scan,
         repairs: &mut Vec<Repair>,
     ) -> Result<Self> {
         let end = store.len();
-        let mut pos = HEADER_LEN;
-        let mut count = 0u64;
-        let mut max_ts: Option<u64> = None;
+        let Scan {
+            mut pos,
+            mut count,
+            mut max_ts,
+        } = from;
         let mut entries = Vec::new();
         // While every entry so far matched the one the index holds.
         let mut matching = true;
         let old_entries = index.raw_entries();
+        let (mut frames, mut entries_held) = (ReadWindow::default(), ReadWindow::default());
         while pos < end {
             // A record at offset u64::MAX would leave no next offset.
             let Some(offset) = base.checked_add(count).filter(|&o| o != u64::MAX) else {
                 break;
             };
-            // Straight out of the mapped store once a first read has
-            // mapped it; the full read decides (and stops) on anything else.
-            let record = match store.resident_frame(pos, offset) {
-                Some(record) => record,
-                None => match store.frame(pos, offset) {
-                    Ok(record) => record,
-                    Err(_) => break,
-                },
+            let first = count == from.count;
+            let Some((timestamp, payload_len)) =
+                scanned_frame(&store, &mut frames, first, pos, offset)
+            else {
+                break;
             };
-            let ts = max_ts.map_or(record.timestamp, |m| m.max(record.timestamp));
+            let ts = max_ts.map_or(timestamp, |m| m.max(timestamp));
             max_ts = Some(ts);
             let entry = Entry { pos, max_ts: ts };
-            let held = || {
-                index
-                    .resident_entry(count)
-                    .or_else(|| index.entry(count).ok())
-            };
-            if matching && (count >= old_entries || held() != Some(entry)) {
+            if matching
+                && (count >= old_entries
+                    || held_entry(&index, &mut entries_held, count) != Some(entry))
+            {
                 matching = false;
                 index.truncate(count)?;
             }
             if !matching {
                 entries.extend_from_slice(&entry.encode());
             }
-            pos += frame_len(record.payload.len());
+            pos += frame_len(payload_len);
             count += 1;
             if entries.len() >= REBUILD_CHUNK {
                 index.file.append(&entries)?;
@@ -464,6 +469,143 @@ pub(crate) fn remove_files<S: Storage>(storage: &S, base: u64) -> Result<()> {
     storage.remove(&file_name(base, FileKind::Store))?;
     storage.remove(&file_name(base, FileKind::Index))?;
     Ok(())
+}
+
+/// A run of a file's bytes read at once, for a rebuild over files that stay
+/// not resident (a read-only open's, which are never mapped): one read per
+/// [`WINDOW`] of frames or entries instead of one or two for each.
+#[derive(Debug, Default)]
+struct ReadWindow {
+    start: u64,
+    bytes: Vec<u8>,
+}
+
+impl ReadWindow {
+    /// The window's bytes from `pos` on; empty when it does not hold `pos`.
+    fn from(&self, pos: u64) -> &[u8] {
+        pos.checked_sub(self.start)
+            .and_then(|at| usize::try_from(at).ok())
+            .and_then(|at| self.bytes.get(at..))
+            .unwrap_or_default()
+    }
+
+    /// Reads the window again, from `pos` to [`WINDOW`] bytes later or the
+    /// end of `file`; returns its bytes (empty when the read fails).
+    fn refill<F: StorageFile>(&mut self, file: &F, pos: u64) -> &[u8] {
+        let len = file.len().saturating_sub(pos).min(WINDOW);
+        self.start = pos;
+        self.bytes.resize(usize::try_from(len).unwrap_or(0), 0);
+        if file.read_into(pos, &mut self.bytes).is_err() {
+            self.bytes.clear();
+        }
+        &self.bytes
+    }
+}
+
+/// The timestamp and payload length of the valid frame at `pos` holding
+/// `offset`, `None` when there is none: straight out of the store when it
+/// is resident, else out of `window` (read again from `pos` when the frame
+/// is not whole in it). The full read decides the first frame (`first`;
+/// it maps a store that can be mapped) and anything else (a frame larger
+/// than a window, a fault).
+fn scanned_frame<F: StorageFile>(
+    store: &Store<F>,
+    window: &mut ReadWindow,
+    first: bool,
+    pos: u64,
+    offset: u64,
+) -> Option<(u64, usize)> {
+    let fields = |r: Record<'_>| (r.timestamp, r.payload.len());
+    if let Some(record) = store.resident_frame(pos, offset) {
+        return Some(fields(record));
+    }
+    if let Some(found) = parse_frame(window.from(pos), offset, store.checksum) {
+        return Some(fields(found));
+    }
+    if !first {
+        let bytes = window.refill(&store.file, pos);
+        if let Some(found) = parse_frame(bytes, offset, store.checksum) {
+            return Some(fields(found));
+        }
+    }
+    store.frame(pos, offset).ok().map(fields)
+}
+
+/// Entry `i` of `index` as the file holds it: straight out of it when it is
+/// resident, else out of `window` (read again when it does not hold the
+/// entry); `None` when it cannot be read.
+fn held_entry<F: StorageFile>(index: &Index<F>, window: &mut ReadWindow, i: u64) -> Option<Entry> {
+    if let Some(entry) = index.resident_entry(i) {
+        return Some(entry);
+    }
+    let pos = entry_pos(i);
+    let len = INDEX_ENTRY_LEN as usize;
+    if window.from(pos).len() < len {
+        window.refill(&index.file, pos);
+    }
+    window.from(pos).get(..len).map(Entry::decode)
+}
+
+/// Where a rebuild starts: after `count` records whose index entries are
+/// kept, with the next frame at `pos` and the running maximum `max_ts`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Scan {
+    count: u64,
+    pos: u64,
+    max_ts: Option<u64>,
+}
+
+impl Scan {
+    /// A scan of the whole store.
+    const FIRST: Scan = Scan {
+        count: 0,
+        pos: HEADER_LEN,
+        max_ts: None,
+    };
+}
+
+/// Where a rebuild of a segment whose unsynced writes were all kept
+/// ([`Storage::unsynced_writes_kept`]) can start: after the last of the
+/// first `written` index entries whose frame lies whole in the store,
+/// holds its offset, checks, and is covered by the entry's running maximum.
+/// Every entry up to it was then written as it is, for the store as it is.
+/// Entries point ever further into the store, so the last one pointing
+/// inside it is found by binary search; its frame may be the one a crash
+/// cut short, so the entry before it is tried too. `None` (scan it all)
+/// when neither checks.
+fn trusted_prefix<F: StorageFile>(
+    store: &Store<F>,
+    index: &Index<F>,
+    base: u64,
+    written: u64,
+) -> Result<Option<Scan>> {
+    let end = store.len();
+    let (mut lo, mut hi) = (0, written);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if index.entry(mid)?.pos < end {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    // Entries `..lo` point inside the store.
+    for k in (lo.saturating_sub(2)..lo).rev() {
+        let entry = index.entry(k)?;
+        let Some(offset) = base.checked_add(k) else {
+            continue;
+        };
+        if let Ok(record) = store.frame(entry.pos, offset) {
+            if entry.max_ts >= record.timestamp {
+                return Ok(Some(Scan {
+                    count: k + 1,
+                    pos: entry.pos + frame_len(record.payload.len()),
+                    max_ts: Some(entry.max_ts),
+                }));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Whether the first `written` index entries, the last of them `last`,

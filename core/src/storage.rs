@@ -207,6 +207,22 @@ pub trait Storage {
     fn closed_cleanly(&self) -> bool {
         false
     }
+
+    /// Whether every write made to the files since they were last checked
+    /// is still there as it was made, synced or not: the files' writer
+    /// crashed (or lives on) but the machine did not lose power or restart
+    /// since. Recovery then trusts the index entries up to the last whose
+    /// frame lies whole in the store and checks, and scans only the store
+    /// after it (`FORMAT.md`, "Recovery on open"). When `false` (the
+    /// default, always safe), an index that does not describe its whole
+    /// store is rebuilt by scanning the store from its first frame, since
+    /// after a power loss any unsynced block may be lost or stale whatever
+    /// came after it.
+    ///
+    /// Power loss: no effect on the media.
+    fn unsynced_writes_kept(&self) -> bool {
+        false
+    }
 }
 
 /// The `len` bytes `write` pushes, in a vector of their own: what

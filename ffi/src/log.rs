@@ -183,6 +183,9 @@ impl Log {
         match build(storage.share(), config) {
             Ok(log) => {
                 storage.forget_listing();
+                if let Some(lock) = storage.lock() {
+                    lock.mark_recovered();
+                }
                 Ok(Self::wrap(log, storage))
             }
             Err(e) => {

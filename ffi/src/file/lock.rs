@@ -8,6 +8,16 @@
 //! writer has closed the log cleanly (every file synced), which lets the
 //! next writer skip syncing it again.
 //!
+//! Once a writer's open has finished recovery, the file also holds the
+//! machine's boot id (Linux: `/proc/sys/kernel/random/boot_id`) after the
+//! process id. A later open that finds the boot id of the running system
+//! knows that no power loss or reboot came between: every write of that
+//! writer is in the page cache as it was made, synced or not, so recovery
+//! may trust index entries whose frame checks and scan only the store's
+//! tail past them (`Storage::unsynced_writes_kept`). The boot id is erased
+//! when the next writer takes the lock and written again only after its
+//! recovery: a writer that dies while recovering leaves none.
+//!
 //! A lock file can be deleted: an open that fails in a directory that held
 //! no log removes the `LOCK` it created. A second opener that opened the
 //! file just before and locks it just after would then hold a lock on a
@@ -20,6 +30,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use dislog_core::{StorageError, StorageErrorKind};
 
@@ -28,8 +39,64 @@ use super::error::io_error;
 /// Name of the lock file inside a log directory.
 pub const LOCK_FILE: &str = "LOCK";
 
-/// Bytes of the lock file: a process id or [`CLEAN`], space-padded.
+/// Bytes of a process id (or [`CLEAN`]), space-padded, at the start of the
+/// lock file.
 const PID_WIDTH: usize = 10;
+
+/// Bytes of the whole lock file: the process id's field, a space, and room
+/// for a boot id (36 bytes on Linux), space-padded. Every marker is written
+/// at this width, so each one overwrites the whole of the one before.
+const LOCK_WIDTH: usize = PID_WIDTH + 1 + 37;
+
+/// The running system's boot id, read once: `None` where there is none (not
+/// Linux, no `/proc`) or it does not fit the lock file's field.
+pub(crate) fn boot_id() -> Option<&'static str> {
+    static BOOT_ID: OnceLock<Option<String>> = OnceLock::new();
+    BOOT_ID
+        .get_or_init(|| {
+            let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+            let id = id.trim();
+            let fits = !id.is_empty() && id.len() < LOCK_WIDTH - PID_WIDTH;
+            (fits && !id.contains(char::is_whitespace)).then(|| id.to_owned())
+        })
+        .as_deref()
+}
+
+/// What a lock file says: whether its writer closed cleanly, and whether
+/// its writer finished recovery in the running system's boot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Marker {
+    clean: bool,
+    same_boot: bool,
+}
+
+impl Marker {
+    fn parse(content: &[u8]) -> Marker {
+        let Ok(text) = std::str::from_utf8(content) else {
+            return Marker::default();
+        };
+        let mut words = text.split_whitespace();
+        let first = words.next();
+        let boot = words.next();
+        Marker {
+            clean: first == Some(CLEAN) && boot.is_none(),
+            same_boot: boot.is_some() && boot == boot_id() && words.next().is_none(),
+        }
+    }
+}
+
+/// Whether the lock file of `dir` names the running system's boot (see the
+/// module docs), read without taking the lock: for a read-only open beside
+/// a live writer, or after one died. Any failure to read it is `false`.
+pub(crate) fn written_this_boot(dir: &Path) -> bool {
+    let Ok(file) = File::open(dir.join(LOCK_FILE)) else {
+        return false;
+    };
+    let mut head = [0; LOCK_READ];
+    read_head(&file, &mut head)
+        .filter(|&n| n < LOCK_READ)
+        .is_some_and(|n| Marker::parse(&head[..n]).same_boot)
+}
 
 /// What the lock file says after a clean close.
 const CLEAN: &str = "clean";
@@ -51,6 +118,16 @@ fn read_head(file: &File, buf: &mut [u8]) -> Option<usize> {
             Err(_) => return None,
         }
     }
+}
+
+/// Writes `first` (a process id or [`CLEAN`]) and `boot` over the start of
+/// the lock file, padded to [`LOCK_WIDTH`].
+fn write_marker(file: &File, first: &str, boot: Option<&str>) -> std::io::Result<()> {
+    let marker = match boot {
+        Some(boot) => format!("{first:<PID_WIDTH$} {boot}"),
+        None => first.to_owned(),
+    };
+    file.write_all_at(format!("{marker:<LOCK_WIDTH$}").as_bytes(), 0)
 }
 
 /// Attempts of [`DirLock::acquire`] that may find the lock file replaced.
@@ -76,8 +153,8 @@ pub(crate) struct DirLock {
     file: File,
     path: PathBuf,
     created: bool,
-    /// Whether the previous holder marked the log cleanly closed.
-    previous_clean: bool,
+    /// What the previous holder left in the file.
+    previous: Marker,
 }
 
 impl DirLock {
@@ -128,7 +205,7 @@ impl DirLock {
             Err(TryLockError::WouldBlock) => {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
+                let holder = holder.split_whitespace().next().unwrap_or_default();
                 let by = if holder.is_empty() {
                     String::new()
                 } else {
@@ -144,56 +221,64 @@ impl DirLock {
         if !still_at(&file, &path)? {
             return Ok(None);
         }
-        // What the previous holder left: `clean` after a clean close. One
-        // positional read serves a file shorter than the buffer (what every
-        // writer leaves); a longer one is read whole, as before.
+        // What the previous holder left: `clean` after a clean close, its
+        // process id and boot id after its recovery. One positional read
+        // serves a file shorter than the buffer (what every writer leaves);
+        // a longer one is no marker of ours.
         let mut head = [0; LOCK_READ];
         let short = read_head(&file, &mut head).filter(|&n| n < LOCK_READ);
-        let previous_clean = match short {
-            Some(n) => std::str::from_utf8(&head[..n]).is_ok_and(|s| s.trim() == CLEAN),
-            None => {
-                let mut previous = String::new();
-                let _ = file.read_to_string(&mut previous);
-                previous.trim() == CLEAN
-            }
-        };
+        let previous = short.map_or_else(Marker::default, |n| Marker::parse(&head[..n]));
         // The pid is informative only: failing to write it is not an error.
         // Overwriting `clean` needs no sync: after a power loss the page
         // cache is gone, so whatever the old marker says, every byte the
-        // files hold is on the media.
+        // files hold is on the media. Writing the whole width erases the
+        // previous holder's boot id until this writer has recovered.
         // It is written in place, padded to a fixed width, and the file is
         // cut only when it was longer: truncating a file to zero and
         // rewriting it makes ext4 (auto_da_alloc) write it back at once,
         // which cost milliseconds per open.
-        let pid = format!("{:<PID_WIDTH$}", std::process::id());
         let longer = |file: &File| match short {
-            Some(n) => n > PID_WIDTH,
-            None => file.metadata().is_ok_and(|m| m.len() > PID_WIDTH as u64),
+            Some(n) => n > LOCK_WIDTH,
+            None => file.metadata().is_ok_and(|m| m.len() > LOCK_WIDTH as u64),
         };
-        if file.write_all_at(pid.as_bytes(), 0).is_ok() && longer(&file) {
-            let _ = file.set_len(PID_WIDTH as u64);
+        if write_marker(&file, &std::process::id().to_string(), None).is_ok() && longer(&file) {
+            let _ = file.set_len(LOCK_WIDTH as u64);
         }
         Ok(Some(Self {
             file,
             path,
             created,
-            previous_clean,
+            previous,
         }))
     }
 
     /// Whether the previous writer closed the log cleanly: every byte of
     /// it was synced, so a reopen has nothing left to make durable.
     pub fn previous_clean(&self) -> bool {
-        self.previous_clean
+        self.previous.clean
+    }
+
+    /// Whether the previous writer finished its recovery in the running
+    /// system's boot (see the module docs).
+    pub fn previous_this_boot(&self) -> bool {
+        self.previous.same_boot
     }
 
     /// Records a clean close, once every file is synced: the next writer
     /// then skips syncing what this one already did. Best effort: a marker
     /// that fails to land only costs the next writer those syncs.
     pub fn mark_clean(&self) {
-        let _ = self
-            .file
-            .write_all_at(format!("{CLEAN:<PID_WIDTH$}").as_bytes(), 0);
+        let _ = write_marker(&self.file, CLEAN, None);
+    }
+
+    /// Records that this writer's open, recovery included, is done, with
+    /// the boot id (see the module docs). Best effort: a marker that fails
+    /// to land only costs the next open after a crash a scan of the whole
+    /// active store.
+    pub fn mark_recovered(&self) {
+        if let Some(boot) = boot_id() {
+            let _ = write_marker(&self.file, &std::process::id().to_string(), Some(boot));
+        }
     }
 
     /// Whether this open created the lock file (so a failed open removes it).

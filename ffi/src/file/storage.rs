@@ -14,7 +14,7 @@ use dislog_core::{parse_file_name, FileHint, FileKind, Storage, StorageError, St
 use super::buffered::{BufferedFile, Mode};
 use super::error::io_error;
 use super::handle::FileHandle;
-use super::lock::DirLock;
+use super::lock::{written_this_boot, DirLock};
 
 /// What a read-only storage pretends happened to a name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +31,9 @@ struct Shared {
     /// The directory itself, opened for `fsync` (writer only).
     dir_file: Option<File>,
     lock: Option<DirLock>,
+    /// Whether the lock file, as found on open, says that its writer
+    /// recovered in the running system's boot (see `super::lock`).
+    this_boot: bool,
     /// `Some` for a read-only storage: changes made in memory only.
     shadows: Option<Mutex<HashMap<String, Shadow>>>,
     /// Names of the files open through a handle.
@@ -167,6 +170,7 @@ impl FileStorage {
                 shared: Arc::new(Shared {
                     dir: dir.to_path_buf(),
                     dir_file: Some(dir_file),
+                    this_boot: lock.previous_this_boot(),
                     lock: Some(lock),
                     shadows: None,
                     open: Mutex::default(),
@@ -192,6 +196,7 @@ impl FileStorage {
                 dir: dir.to_path_buf(),
                 dir_file: None,
                 lock: None,
+                this_boot: written_this_boot(dir),
                 shadows: Some(Mutex::new(HashMap::new())),
                 open: Mutex::default(),
                 listed: Mutex::default(),
@@ -478,6 +483,14 @@ impl Storage for FileStorage {
     /// `Log::close`); a read-only storage never claims it.
     fn closed_cleanly(&self) -> bool {
         self.lock().is_some_and(DirLock::previous_clean)
+    }
+
+    /// True when the lock file names the running system's boot: the log's
+    /// last writer finished recovery since the machine last started, so
+    /// whatever it wrote after is in the page cache as written, even if
+    /// it crashed (see `Log::open` in the crate README).
+    fn unsynced_writes_kept(&self) -> bool {
+        self.shared.this_boot
     }
 }
 

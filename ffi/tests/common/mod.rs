@@ -70,3 +70,13 @@ pub fn copy_dir(from: &Path, to: &Path) -> PathBuf {
     }
     to.to_path_buf()
 }
+
+/// Cuts (or extends with zeros) the file at `path` to `len` bytes.
+pub fn cut(path: &Path, len: u64) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}
