@@ -36,6 +36,7 @@ mod iter;
 mod log;
 mod memory;
 mod record;
+mod removal;
 mod repair;
 mod segment;
 mod shared;
@@ -53,6 +54,7 @@ pub use iter::Iter;
 pub use log::{AppendHook, Log, Removed, SegmentInfo, READ_GROUP};
 pub use memory::{MemoryFile, MemoryStorage};
 pub use record::{frame_len, Record, FRAME_HEADER_LEN};
+pub use removal::{Detached, Oldest};
 pub use repair::Repair;
 pub use shared::SharedLog;
 pub use snapshot::{

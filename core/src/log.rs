@@ -10,6 +10,7 @@ use crate::format::{parse_file_name, HEADER_LEN};
 use crate::index::{entry_pos, Entry};
 use crate::iter::Iter;
 use crate::record::{encode_frame, encode_frames, frame_len, Record, FRAME_HEADER_LEN};
+use crate::removal::{Detached, Oldest};
 use crate::repair::Repair;
 use crate::segment::{orphan_index_is_ours, remove_files, Segment};
 use crate::storage::{FileKind, Storage, StorageError, StorageErrorKind, StorageFile};
@@ -34,6 +35,14 @@ pub struct Removed {
     pub records: u64,
     /// Store and index bytes they held.
     pub bytes: u64,
+}
+
+impl Removed {
+    fn add<F: StorageFile>(&mut self, segment: &Segment<F>) {
+        self.segments += 1;
+        self.records += segment.count;
+        self.bytes += segment.bytes();
+    }
 }
 
 /// Records read at a time by [`Log::read_many`]: enough misses in flight
@@ -637,9 +646,9 @@ impl<S: Storage> Log<S> {
     }
 
     /// Makes earlier creations and removals durable before a segment is
-    /// removed from the front: names are not durable in any order until a
-    /// directory sync, and a removal that lands while an earlier one does not
-    /// would leave a gap that recovery resolves by dropping the newer side.
+    /// removed: names are not durable in any order until a directory sync,
+    /// and a removal that lands while an earlier one does not would leave a
+    /// gap that recovery resolves by dropping the newer side.
     fn removal_barrier(&mut self) -> Result<()> {
         if self.dir_dirty {
             let synced = self.storage.sync_dir().map_err(Error::from);
@@ -649,33 +658,66 @@ impl<S: Storage> Log<S> {
         Ok(())
     }
 
-    /// Removes the oldest segments while `remove` says so, never the last.
-    fn remove_oldest(
-        &mut self,
-        mut remove: impl FnMut(&SegmentInfo, u64) -> bool,
-    ) -> Result<Removed> {
+    /// Takes the oldest segments `which` selects out of the log; their
+    /// files stay until [`Detached::remove_files`] deletes them, which needs
+    /// only the storage (a thread-safe wrapper runs it without holding its
+    /// lock), and its outcome goes to [`Log::settle`]. Reads and appends see
+    /// the log without them at once. [`Log::retain_bytes`],
+    /// [`Log::retain_since`] and [`Log::truncate`] do all three in one call.
+    pub fn detach(&mut self, which: Oldest) -> Result<Detached<S::File>> {
+        self.writable()?;
         let mut removed = Removed::default();
         let mut total = self.size_bytes();
+        let mut segments = Vec::new();
         while self.segments.len() > 1 {
             let Some(info) = self.segments().next() else {
                 break;
             };
-            if !remove(&info, total) {
+            let goes = match which {
+                Oldest::WhileOverBytes(max) => total > max,
+                Oldest::OlderThan(ts) => info.max_timestamp.is_some_and(|m| m < ts),
+                Oldest::Below(lowest) => info.base + info.records <= lowest,
+            };
+            if !goes {
                 break;
             }
-            self.removal_barrier()?;
             let segment = self.segments.remove(0);
-            let bytes = segment.bytes();
-            drop(segment);
-            self.dir_dirty = true;
-            let gone = remove_files(&self.storage, info.base);
-            self.guard(gone)?;
-            total -= bytes;
-            removed.segments += 1;
-            removed.records += info.records;
-            removed.bytes += bytes;
+            total -= segment.bytes();
+            removed.add(&segment);
+            segments.push(segment);
         }
-        Ok(removed)
+        let active = self.active()?;
+        if let Oldest::Below(lowest) = which {
+            if active.count > 0 && active.next_offset() <= lowest {
+                // Every record goes: the log keeps its next offset in a new
+                // active segment, which exists before the old one goes.
+                let rolled = self.roll();
+                self.guard(rolled)?;
+                let segment = self.segments.remove(0);
+                removed.add(&segment);
+                segments.push(segment);
+            }
+        }
+        Ok(Detached {
+            segments,
+            barrier: self.dir_dirty,
+            removed,
+        })
+    }
+
+    /// Takes the outcome of [`Detached::remove_files`]: the directory holds
+    /// unsynced removals now (the next sync covers them), and a storage
+    /// failure poisons the log, as any failed write does.
+    pub fn settle(&mut self, outcome: Result<Removed>) -> Result<Removed> {
+        self.dir_dirty = true;
+        self.guard(outcome)
+    }
+
+    /// [`Log::detach`], then the files' removal, in one call.
+    fn remove_oldest(&mut self, which: Oldest) -> Result<Removed> {
+        let detached = self.detach(which)?;
+        let outcome = detached.remove_files(&self.storage);
+        self.settle(outcome)
     }
 
     /// Prefix truncation: removes every segment whose records all lie below
@@ -683,39 +725,20 @@ impl<S: Storage> Log<S> {
     /// in the segment that holds `lowest`. When every record is below, the
     /// log becomes empty and keeps its next offset.
     pub fn truncate(&mut self, lowest: u64) -> Result<Removed> {
-        self.writable()?;
-        let mut removed = self.remove_oldest(|s, _| s.base + s.records <= lowest)?;
-        let active = self.active()?;
-        if active.count > 0 && active.next_offset() <= lowest {
-            let (base, records, bytes) = (active.base, active.count, active.bytes());
-            let rolled = self.roll();
-            self.guard(rolled)?;
-            self.removal_barrier()?;
-            let segment = self.segments.remove(0);
-            drop(segment);
-            self.dir_dirty = true;
-            let gone = remove_files(&self.storage, base);
-            self.guard(gone)?;
-            removed.segments += 1;
-            removed.records += records;
-            removed.bytes += bytes;
-        }
-        Ok(removed)
+        self.remove_oldest(Oldest::Below(lowest))
     }
 
     /// Retention by size: removes the oldest segments while the log holds
     /// more than `max_bytes` (store and index bytes). The active segment is
     /// never removed.
     pub fn retain_bytes(&mut self, max_bytes: u64) -> Result<Removed> {
-        self.writable()?;
-        self.remove_oldest(|_, total| total > max_bytes)
+        self.remove_oldest(Oldest::WhileOverBytes(max_bytes))
     }
 
     /// Retention by age: removes the oldest segments whose records all have
     /// timestamps before `ts`. The active segment is never removed.
     pub fn retain_since(&mut self, ts: u64) -> Result<Removed> {
-        self.writable()?;
-        self.remove_oldest(|s, _| s.max_timestamp.is_some_and(|m| m < ts))
+        self.remove_oldest(Oldest::OlderThan(ts))
     }
 
     /// Suffix truncation: removes every record at offset `from` and after,

@@ -529,3 +529,52 @@ fn verify_reports_nothing_on_a_healthy_log() {
     let (_, log) = filled(tiny(), 33);
     assert!(log.verify(100).is_empty());
 }
+
+#[test]
+fn detached_segments_leave_the_log_at_once_and_their_files_after() {
+    use dislog_core::{Oldest, Storage};
+    let (storage, mut log) = filled(tiny(), 30);
+    let names = |s: &MemoryStorage| {
+        let mut n = s.list().unwrap();
+        n.sort();
+        n
+    };
+    let before = names(&storage);
+    let detached = log.detach(Oldest::Below(10)).unwrap();
+    let removed = detached.removed();
+    let low = log.lowest_offset().unwrap();
+    assert!(removed.segments > 0 && removed.records == low && low <= 10);
+    // Out of the log: reads and appends go on without them...
+    assert_eq!(log.read(0).unwrap_err().code(), ErrorCode::OutOfRange);
+    assert_eq!(all(&log).len() as u64, 30 - low);
+    assert_eq!(log.append(&payload(30)).unwrap(), 30);
+    // ...while their files are all still there.
+    assert!(before.iter().all(|n| names(&storage).contains(n)));
+    let outcome = detached.remove_files(&storage);
+    assert_eq!(log.settle(outcome).unwrap(), removed);
+    let after = names(&storage);
+    let gone: Vec<&String> = before.iter().filter(|n| !after.contains(n)).collect();
+    assert_eq!(gone.len(), 2 * removed.segments, "{gone:?}");
+    assert!(gone.iter().all(|n| n[..20].parse::<u64>().unwrap() < low));
+    log.close().unwrap();
+    let log = Log::open(storage, tiny()).unwrap();
+    assert_eq!((log.lowest_offset(), log.next_offset()), (Some(low), 31));
+}
+
+#[test]
+fn segments_detached_but_never_removed_come_back_on_reopen() {
+    use dislog_core::Oldest;
+    let (storage, mut log) = filled(tiny(), 30);
+    let detached = log.detach(Oldest::WhileOverBytes(0)).unwrap();
+    assert!(detached.removed().segments > 0);
+    assert!(log.lowest_offset() > Some(0));
+    // The removal never runs (its thread died, say): nothing is lost.
+    drop(detached);
+    log.close().unwrap();
+    let log = Log::open(storage, tiny()).unwrap();
+    assert!(log.repairs().is_empty(), "{:?}", log.repairs());
+    assert_eq!(
+        all(&log),
+        (0..30).map(|i| (i, payload(i))).collect::<Vec<_>>()
+    );
+}

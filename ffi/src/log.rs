@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLoc
 use std::time::{Duration, Instant};
 
 use dislog_core::{
-    parse_file_name, Config, Error, Record, Removed, Repair, Result, SegmentInfo, Storage,
+    parse_file_name, Config, Error, Oldest, Record, Removed, Repair, Result, SegmentInfo, Storage,
     StorageError, StorageErrorKind,
 };
 
@@ -103,6 +103,11 @@ pub struct Log {
     inner: RwLock<dislog_core::Log<FileStorage>>,
     tail: Arc<Tail>,
     storage: FileStorage,
+    /// Held by a removal of segments from the time it takes them out of the
+    /// log until their files are gone, and by a suffix truncation: removals
+    /// run one at a time (their order on disk matters), and a truncation
+    /// cannot create a segment under a name whose removal is still to come.
+    removal: Mutex<()>,
 }
 
 /// The error every write method of a read-only log returns.
@@ -239,6 +244,7 @@ impl Log {
             inner: RwLock::new(log),
             tail,
             storage,
+            removal: Mutex::new(()),
         }
     }
 
@@ -337,27 +343,46 @@ impl Log {
     }
 
     /// Prefix truncation by whole segments: removes every segment whose
-    /// records all lie below `lowest`.
+    /// records all lie below `lowest`. Appends and reads wait only while the
+    /// segments are taken out of the log, not for their files' removal.
     pub fn truncate(&self, lowest: u64) -> Result<Removed> {
-        self.writer()?.truncate(lowest)
+        self.remove_oldest(Oldest::Below(lowest))
     }
 
     /// Removes every record at `from` and after, durably; the next append
     /// gets offset `from`.
     pub fn truncate_suffix(&self, from: u64) -> Result<()> {
+        let _one = self.removal.lock().unwrap_or_else(PoisonError::into_inner);
         self.writer()?.truncate_suffix(from)
     }
 
     /// Removes the oldest segments while the log holds more than
-    /// `max_bytes`; never the active segment.
+    /// `max_bytes`; never the active segment. Appends and reads wait only
+    /// while the segments are taken out of the log, not for their files'
+    /// removal.
     pub fn retain_bytes(&self, max_bytes: u64) -> Result<Removed> {
-        self.writer()?.retain_bytes(max_bytes)
+        self.remove_oldest(Oldest::WhileOverBytes(max_bytes))
     }
 
     /// Removes the oldest segments whose records are all older than
-    /// `timestamp_ms`; never the active segment.
+    /// `timestamp_ms`; never the active segment. Appends and reads wait
+    /// only while the segments are taken out of the log, not for their
+    /// files' removal.
     pub fn retain_since(&self, timestamp_ms: u64) -> Result<Removed> {
-        self.writer()?.retain_since(timestamp_ms)
+        self.remove_oldest(Oldest::OlderThan(timestamp_ms))
+    }
+
+    /// Takes the segments out under the write lock, deletes their files
+    /// (directory syncs and unlinks: milliseconds each) under no lock of the
+    /// log, then records the outcome under the write lock again.
+    fn remove_oldest(&self, which: Oldest) -> Result<Removed> {
+        let _one = self.removal.lock().unwrap_or_else(PoisonError::into_inner);
+        let detached = self.writer()?.detach(which)?;
+        if detached.removed().segments == 0 {
+            return Ok(detached.removed());
+        }
+        let outcome = detached.remove_files(&self.storage);
+        self.writer()?.settle(outcome)
     }
 
     /// The first offset whose record timestamp is at least `timestamp_ms`.

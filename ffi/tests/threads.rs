@@ -173,3 +173,75 @@ fn a_read_only_open_beside_a_live_writer_sees_flushed_records_and_changes_nothin
         .remove()
         .is_err());
 }
+
+#[test]
+fn retention_and_truncation_beside_appends_and_reads_keep_every_kept_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Arc::new(Log::open(tmp.path(), small()).unwrap());
+    const RECORDS: u64 = 4000;
+    let writer = {
+        let log = Arc::clone(&log);
+        std::thread::spawn(move || fill(&log, 0, RECORDS))
+    };
+    // Two removers: their removals take turns, whatever they race.
+    let removers: Vec<_> = (0..2u64)
+        .map(|r| {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                let mut removed = 0;
+                while log.next_offset() < RECORDS {
+                    let gone = match r {
+                        0 => log.retain_bytes(16 << 10).unwrap(),
+                        _ => log.truncate(log.next_offset().saturating_sub(300)).unwrap(),
+                    };
+                    removed += gone.segments;
+                    std::thread::yield_now();
+                }
+                removed
+            })
+        })
+        .collect();
+    let reader = {
+        let log = Arc::clone(&log);
+        std::thread::spawn(move || {
+            let mut checked = 0u64;
+            while log.next_offset() < RECORDS {
+                let (Some(low), next) = (log.lowest_offset(), log.next_offset()) else {
+                    continue;
+                };
+                for offset in [low, (low + next) / 2, next - 1] {
+                    // A removal may take the offset between the two calls;
+                    // anything it returns is the record appended there.
+                    match log.read(offset) {
+                        Ok(record) => {
+                            assert_eq!(record.payload.as_ref(), payload(offset).as_slice());
+                            checked += 1;
+                        }
+                        Err(e) => {
+                            assert_eq!(e.code(), dislog::ErrorCode::OutOfRange, "{e}");
+                            assert!(log.lowest_offset() > Some(offset));
+                        }
+                    }
+                }
+            }
+            checked
+        })
+    };
+    writer.join().unwrap();
+    let removed: usize = removers.into_iter().map(|h| h.join().unwrap()).sum();
+    assert!(reader.join().unwrap() > 0);
+    assert!(removed > 0);
+    let low = log.lowest_offset().unwrap();
+    check_records(&log, low, RECORDS);
+    Arc::try_unwrap(log).unwrap().close().unwrap();
+    let log = Log::open(tmp.path(), small()).unwrap();
+    assert!(log.repairs().is_empty(), "{:?}", log.repairs());
+    check_records(&log, low, RECORDS);
+    // The files left are those of the segments left.
+    let stores = files(tmp.path())
+        .iter()
+        .filter(|(n, _)| n.ends_with(".store"))
+        .count();
+    assert_eq!(stores, log.segments().len());
+    log.close().unwrap();
+}
