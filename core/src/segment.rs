@@ -4,7 +4,6 @@
 //! "Recovery"): a consistent segment is checked in O(log n); any other is
 //! rebuilt from its store, cutting a torn tail.
 
-use alloc::format;
 use alloc::vec::Vec;
 
 use crate::checksum::Checksum;
@@ -410,33 +409,15 @@ impl<F: StorageFile> Segment<F> {
 ///
 /// In the active segment, a header that a crash tore while it was written
 /// ([`torn_header`]: each byte the one written or zero) over a store that
-/// holds no valid first frame is unwritten: the store is rewritten empty. In
-/// a sealed segment, an all-zero header over frames is a `FORMAT` error, as
-/// is any other bad header (from [`Store::open`]); only a sealed store of at
-/// most a header's length, a creation cut short, counts as unwritten.
+/// holds no valid first frame is unwritten: the store is rewritten empty. Any
+/// other bad header is a `FORMAT` error (from [`Store::open`]).
 fn open_store<F: StorageFile>(
     mut file: F,
     name: &str,
     base: u64,
     sealed: bool,
 ) -> Result<Store<F>> {
-    if sealed {
-        // A sealed store's header was synced before the next segment was
-        // created: an all-zero one over frames is damage, and emptying the
-        // store (as for a creation cut short) would destroy its records and
-        // the segments after it.
-        let header = header_of(&file)?;
-        if file.len() > HEADER_LEN && header.iter().all(|&b| b == 0) {
-            return Err(Error::Format {
-                file: name.into(),
-                reason: format!(
-                    "the header is all zeros over {} bytes of frames (a sealed store's header \
-                     is written before its frames: this is damage)",
-                    file.len() - HEADER_LEN
-                ),
-            });
-        }
-    } else {
+    if !sealed {
         let header = header_of(&file)?;
         if check_header(name, FileKind::Store, base, &header).is_err()
             && torn_header(FileKind::Store, base, &header)

@@ -519,23 +519,3 @@ fn kept_writes_recover_what_a_full_scan_recovers_from_any_cut() {
         }
     }
 }
-
-#[test]
-fn a_zeroed_header_over_a_sealed_stores_frames_fails_the_open_and_loses_nothing() {
-    let (storage, log) = filled(tiny(), 30);
-    log.close().unwrap();
-    let stores: Vec<String> = names(&storage)
-        .into_iter()
-        .filter(|n| n.ends_with(".store"))
-        .collect();
-    assert!(stores.len() > 3);
-    let victim = &stores[1];
-    let mut bytes = storage.file_bytes(victim).unwrap();
-    bytes[..HEADER_LEN as usize].fill(0);
-    storage.set_file_bytes(victim, bytes).unwrap();
-    let before = image(&storage);
-    let err = Log::open(storage.clone(), tiny()).unwrap_err();
-    assert_eq!(err.code(), ErrorCode::Format, "{err}");
-    assert!(err.to_string().contains(victim.as_str()), "{err}");
-    assert_eq!(image(&storage), before, "nothing was changed");
-}
