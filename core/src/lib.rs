@@ -43,6 +43,7 @@ mod shared;
 mod snapshot;
 mod storage;
 mod store;
+mod sync;
 
 pub use config::{default_clock, Clock, Config, SyncPolicy};
 pub use error::{Error, ErrorCode, Result};
@@ -61,5 +62,7 @@ pub use snapshot::{
     SnapshotReader, SNAPSHOT_END_MAGIC, SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC, SNAPSHOT_TRAILER_LEN,
 };
 pub use storage::{
-    pushed_bytes, FileHint, FileKind, Storage, StorageError, StorageErrorKind, StorageFile,
+    pushed_bytes, FileHint, FileKind, FileSyncer, Storage, StorageError, StorageErrorKind,
+    StorageFile,
 };
+pub use sync::SyncJob;

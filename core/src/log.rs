@@ -13,7 +13,8 @@ use crate::record::{encode_frame, encode_frames, frame_len, Record, FRAME_HEADER
 use crate::removal::{Detached, Oldest};
 use crate::repair::Repair;
 use crate::segment::{orphan_index_is_ours, remove_files, Segment};
-use crate::storage::{FileKind, Storage, StorageError, StorageErrorKind, StorageFile};
+use crate::storage::{FileKind, FileSyncer, Storage, StorageError, StorageErrorKind, StorageFile};
+use crate::sync::SyncJob;
 
 /// Called after every change of the log's end with the new next offset
 /// (appends, suffix truncation, reset). The std layer wakes blocked readers
@@ -625,13 +626,69 @@ impl<S: Storage> Log<S> {
 
     /// Makes every record appended so far durable (and every truncation
     /// and segment creation or removal). A failure poisons the log.
+    /// [`Log::begin_sync`], [`SyncJob::run`] and [`Log::finish_sync`] in a
+    /// row.
     pub fn sync(&mut self) -> Result<()> {
+        let job = self.begin_sync()?;
+        let outcome = job.run(&self.storage);
+        self.finish_sync(job, outcome)
+    }
+
+    /// Begins a sync: flushes every segment written since the last sync and
+    /// takes a [`crate::FileSyncer`] for each of its files, which
+    /// [`SyncJob::run`] then makes durable with only the storage at hand (a
+    /// thread-safe wrapper runs it without holding its lock, while appends
+    /// go on); its outcome goes to [`Log::finish_sync`]. Once the job has
+    /// run, everything appended, truncated, created or removed before this
+    /// call is durable. Where a file hands out no syncer, every file is
+    /// synced here, and the job has nothing left to do.
+    pub fn begin_sync(&mut self) -> Result<SyncJob> {
         self.writable()?;
-        let synced = self.sync_all();
-        self.guard(synced)?;
-        self.unsynced_bytes = 0;
-        self.last_sync_ms = (self.config.clock)();
+        let started_ms = (self.config.clock)();
+        let unsynced_bytes = self.unsynced_bytes;
+        let handed = self.hand_out_syncers();
+        let files = match self.guard(handed)? {
+            Some(files) => files,
+            None => {
+                let synced = self.sync_all();
+                self.guard(synced)?;
+                Vec::new()
+            }
+        };
+        Ok(SyncJob {
+            files,
+            dir: core::mem::take(&mut self.dir_dirty),
+            unsynced_bytes,
+            started_ms,
+        })
+    }
+
+    /// Takes the outcome of [`SyncJob::run`]: a failure poisons the log (as
+    /// any failed write does: what is durable is unknown).
+    pub fn finish_sync(&mut self, job: SyncJob, outcome: Result<()>) -> Result<()> {
+        self.guard(outcome)?;
+        self.unsynced_bytes = self.unsynced_bytes.saturating_sub(job.unsynced_bytes);
+        self.last_sync_ms = self.last_sync_ms.max(job.started_ms);
         Ok(())
+    }
+
+    /// Flushes every segment written since the last sync and takes its
+    /// files' syncers, marking it synced (a write from now on marks it
+    /// again); `None`, with nothing marked, when a file has no syncer.
+    fn hand_out_syncers(&mut self) -> Result<Option<Vec<Box<dyn FileSyncer>>>> {
+        let mut files = Vec::new();
+        for segment in self.segments.iter_mut().filter(|s| s.dirty) {
+            segment.store.file.flush()?;
+            segment.index.file.flush()?;
+            match (segment.store.file.syncer(), segment.index.file.syncer()) {
+                (Some(store), Some(index)) => files.extend([store, index]),
+                _ => return Ok(None),
+            }
+        }
+        for segment in &mut self.segments {
+            segment.dirty = false;
+        }
+        Ok(Some(files))
     }
 
     fn sync_all(&mut self) -> Result<()> {

@@ -23,6 +23,7 @@
 //!   not exist.
 
 use alloc::borrow::Cow;
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -348,6 +349,19 @@ pub trait StorageFile {
         self.flush()
     }
 
+    /// A handle that makes what this file holds on its medium so far (every
+    /// flushed append and truncate) durable without borrowing the file, so
+    /// that a sync can run while appends go on ([`crate::Log::begin_sync`]).
+    /// `None` (the default): the file is synced through
+    /// [`StorageFile::sync`] only.
+    ///
+    /// Power loss: after the handle's `sync` returns, as after
+    /// [`StorageFile::sync`] for everything flushed before the handle was
+    /// made.
+    fn syncer(&self) -> Option<Box<dyn FileSyncer>> {
+        None
+    }
+
     /// Closes the file after a clean shutdown: flushes, and lets a backend
     /// that preallocates trim the file to its real length. Dropping a file
     /// without closing it is an unclean close; recovery handles it.
@@ -361,4 +375,11 @@ pub trait StorageFile {
     {
         self.flush()
     }
+}
+
+/// Makes a file's flushed content durable on its own: what
+/// [`StorageFile::syncer`] hands out.
+pub trait FileSyncer {
+    /// The file's `fdatasync`, or the backend's equivalent.
+    fn sync(&self) -> Result<(), StorageError>;
 }

@@ -108,6 +108,10 @@ pub struct Log {
     /// run one at a time (their order on disk matters), and a truncation
     /// cannot create a segment under a name whose removal is still to come.
     removal: Mutex<()>,
+    /// Held by [`Log::sync`] from the start of its sync to its end: a sync
+    /// that began while another ran would find that one's files marked
+    /// synced and return before they are.
+    syncing: Mutex<()>,
 }
 
 /// The error every write method of a read-only log returns.
@@ -245,6 +249,7 @@ impl Log {
             tail,
             storage,
             removal: Mutex::new(()),
+            syncing: Mutex::new(()),
         }
     }
 
@@ -405,8 +410,15 @@ impl Log {
     }
 
     /// Makes every record appended so far durable (and every truncation).
+    /// Appends and reads wait only while the buffers are written out, not
+    /// for the `fdatasync`s: those run after the write lock is released
+    /// ([`dislog_core::Log::begin_sync`]). Syncs from several threads run
+    /// one at a time.
     pub fn sync(&self) -> Result<()> {
-        self.writer()?.sync()
+        let _one = self.syncing.lock().unwrap_or_else(PoisonError::into_inner);
+        let job = self.writer()?.begin_sync()?;
+        let outcome = job.run(&self.storage);
+        self.writer()?.finish_sync(job, outcome)
     }
 
     /// The whole log as snapshot bytes (see `FORMAT.md`).

@@ -245,3 +245,37 @@ fn retention_and_truncation_beside_appends_and_reads_keep_every_kept_record() {
     assert_eq!(stores, log.segments().len());
     log.close().unwrap();
 }
+
+#[test]
+fn syncs_beside_appends_keep_every_record_and_take_turns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Arc::new(Log::open(tmp.path(), small()).unwrap());
+    const RECORDS: u64 = 3000;
+    let writer = {
+        let log = Arc::clone(&log);
+        std::thread::spawn(move || fill(&log, 0, RECORDS))
+    };
+    let syncers: Vec<_> = (0..2)
+        .map(|_| {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                let mut syncs = 0u64;
+                while log.next_offset() < RECORDS {
+                    log.sync().unwrap();
+                    syncs += 1;
+                }
+                syncs
+            })
+        })
+        .collect();
+    writer.join().unwrap();
+    let syncs: u64 = syncers.into_iter().map(|h| h.join().unwrap()).sum();
+    assert!(syncs > 0);
+    log.sync().unwrap();
+    check_records(&log, 0, RECORDS);
+    Arc::try_unwrap(log).unwrap().close().unwrap();
+    let log = Log::open(tmp.path(), small()).unwrap();
+    assert!(log.repairs().is_empty(), "{:?}", log.repairs());
+    check_records(&log, 0, RECORDS);
+    log.close().unwrap();
+}

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use dislog_core::{FileHint, Storage, StorageError, StorageErrorKind, StorageFile};
+use dislog_core::{FileHint, FileSyncer, Storage, StorageError, StorageErrorKind, StorageFile};
 
 use crate::faults::{CrashMode, Faults, Op};
 use crate::media::{self, Inode};
@@ -436,11 +436,33 @@ impl StorageFile for SimFile {
     }
 
     fn sync(&mut self) -> Result<(), StorageError> {
+        self.sync_inode()
+    }
+
+    /// A handle on the same inode: the log's syncs run through it (as the
+    /// native backend's do, beside appends), with the same faults.
+    fn syncer(&self) -> Option<Box<dyn FileSyncer>> {
+        Some(Box::new(SimFile {
+            world: Arc::clone(&self.world),
+            id: self.id,
+            name: self.name.clone(),
+        }))
+    }
+}
+
+impl SimFile {
+    fn sync_inode(&self) -> Result<(), StorageError> {
         self.with(Op::Sync, |inode, _, started| {
             started?;
             inode.sync();
             Ok(())
         })
+    }
+}
+
+impl FileSyncer for SimFile {
+    fn sync(&self) -> Result<(), StorageError> {
+        self.sync_inode()
     }
 }
 

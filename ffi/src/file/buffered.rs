@@ -21,7 +21,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
-use dislog_core::{pushed_bytes, StorageError};
+use dislog_core::{pushed_bytes, FileSyncer, StorageError};
 use memmap2::Mmap;
 
 use super::error::{eof, io_error};
@@ -441,6 +441,22 @@ impl BufferedFile {
         }
     }
 
+    /// A second descriptor of a writer's file, whose `fdatasync` makes
+    /// what was written to the file durable while this handle goes on
+    /// taking appends (`StorageFile::syncer`). `None` for an overlay, or
+    /// when the descriptor cannot be duplicated (the caller then syncs
+    /// through [`BufferedFile::sync`]).
+    pub fn syncer(&self) -> Option<Box<dyn FileSyncer>> {
+        if self.mode != Mode::Writer {
+            return None;
+        }
+        let file = self.file.as_ref()?.try_clone().ok()?;
+        Some(Box::new(DataSync {
+            file,
+            path: self.path.clone(),
+        }))
+    }
+
     /// Flushes and makes the file's content durable (`fdatasync`).
     pub fn sync(&mut self) -> Result<(), StorageError> {
         self.flush()?;
@@ -449,6 +465,20 @@ impl BufferedFile {
                 .map_err(|e| io_error(e, "syncing", &self.path))?;
         }
         Ok(())
+    }
+}
+
+/// A file's own descriptor for `fdatasync` ([`BufferedFile::syncer`]).
+struct DataSync {
+    file: File,
+    path: PathBuf,
+}
+
+impl FileSyncer for DataSync {
+    fn sync(&self) -> Result<(), StorageError> {
+        self.file
+            .sync_data()
+            .map_err(|e| io_error(e, "syncing", &self.path))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use dislog_core::{StorageError, StorageFile};
+use dislog_core::{FileSyncer, StorageError, StorageFile};
 
 use super::buffered::BufferedFile;
 use super::storage::OpenName;
@@ -71,6 +71,10 @@ impl StorageFile for FileHandle {
 
     fn seal(&mut self) -> Result<(), StorageError> {
         self.inner.seal().map(drop)
+    }
+
+    fn syncer(&self) -> Option<Box<dyn FileSyncer>> {
+        self.inner.syncer()
     }
 
     fn close(self) -> Result<(), StorageError> {

@@ -1,0 +1,129 @@
+//! Measures how long appends wait while another thread maintains the log:
+//! one thread appends records of 100 bytes without pause (4 MiB segments)
+//! while the main thread
+//! - calls `retain_bytes` once to keep 8 MiB of a log of `records` records
+//!   (about 30 segments to remove), or
+//! - calls `sync` every 10 ms, 20 times,
+//!
+//! each against the same loop beside a call that does nothing (a
+//! `retain_bytes` that removes nothing, sleeps without syncs), in the same
+//! run. Reported per case: the appends made, the longest one, how many took
+//! over 1 ms, and the time spent in those over 100 µs.
+//!
+//! `cargo run -p dislog --release --example stalls -- [records] [runs] [parent dir]`
+//! (defaults: 1,000,000 records; 3 runs; logs under `target/`, a real disk
+//! when run from the repository, else the system's temporary directory).
+//! Numbers only: nothing here is a test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dislog::{Config, Log};
+
+/// What the main thread does beside the appender.
+#[derive(Clone, Copy)]
+enum Beside {
+    Retain(u64),
+    Syncs(bool),
+}
+
+/// The appender's view of one case.
+struct Waits {
+    appends: u64,
+    longest: Duration,
+    over_1ms: u64,
+    in_over_100us: Duration,
+}
+
+fn measure(dir: &std::path::Path, records: u64, beside: Beside) -> Waits {
+    let config = Config {
+        max_store_bytes: 4 << 20,
+        ..Config::default()
+    };
+    let log = Arc::new(Log::open(dir, config).unwrap());
+    if let Beside::Retain(_) = beside {
+        for _ in 0..records {
+            log.append(&[0x5a; 100]).unwrap();
+        }
+        log.sync().unwrap();
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let appender = {
+        let (log, stop) = (Arc::clone(&log), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let mut waits = Waits {
+                appends: 0,
+                longest: Duration::ZERO,
+                over_1ms: 0,
+                in_over_100us: Duration::ZERO,
+            };
+            while !stop.load(Ordering::Relaxed) {
+                let start = Instant::now();
+                log.append(&[0xa5; 100]).unwrap();
+                let took = start.elapsed();
+                waits.appends += 1;
+                waits.longest = waits.longest.max(took);
+                waits.over_1ms += u64::from(took > Duration::from_millis(1));
+                if took > Duration::from_micros(100) {
+                    waits.in_over_100us += took;
+                }
+            }
+            waits
+        })
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    match beside {
+        Beside::Retain(keep) => {
+            log.retain_bytes(keep).unwrap();
+        }
+        Beside::Syncs(sync) => {
+            for _ in 0..20 {
+                std::thread::sleep(Duration::from_millis(10));
+                if sync {
+                    log.sync().unwrap();
+                }
+            }
+        }
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    stop.store(true, Ordering::Relaxed);
+    let waits = appender.join().unwrap();
+    Arc::try_unwrap(log).ok().unwrap().close().unwrap();
+    waits
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let records: u64 = args
+        .get(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let runs: u32 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(3);
+    let parent = match args.get(3) {
+        Some(dir) => dir.into(),
+        None if std::path::Path::new("target").is_dir() => "target".into(),
+        None => std::env::temp_dir(),
+    };
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let cases = [
+        ("retain_bytes removing nothing", Beside::Retain(u64::MAX)),
+        ("retain_bytes keeping 8 MiB", Beside::Retain(8 << 20)),
+        ("20 sleeps of 10 ms", Beside::Syncs(false)),
+        ("20 syncs 10 ms apart", Beside::Syncs(true)),
+    ];
+    for run in 1..=runs {
+        for (what, beside) in cases {
+            let tmp = tempfile::tempdir_in(&parent).expect("temporary directory");
+            let w = measure(tmp.path(), records, beside);
+            println!(
+                "run {run}: beside {what}: {} appends, longest {:.2} ms, {} over 1 ms, {:.1} ms in those over 100 us",
+                w.appends,
+                ms(w.longest),
+                w.over_1ms,
+                ms(w.in_over_100us)
+            );
+        }
+    }
+}
