@@ -85,6 +85,17 @@ pub struct Log<S: Storage> {
     dir_dirty: bool,
     entries: Vec<u8>,
     hook: Option<AppendHook>,
+    /// Whether a sync the policy asks for is left to the caller
+    /// ([`Log::defer_policy_syncs`]).
+    defer_syncs: bool,
+    /// A sync the policy asked for and the caller has not taken yet.
+    sync_due: bool,
+    /// Every offset below this was durable when the last completed sync
+    /// ended ([`Log::durable_next`]).
+    durable_next: u64,
+    /// Suffix truncations and resets so far: a sync begun before one of
+    /// them does not move `durable_next` (the offsets it saw are gone).
+    rewinds: u64,
 }
 
 impl<S: Storage> core::fmt::Debug for Log<S> {
@@ -127,6 +138,10 @@ impl<S: Storage> Log<S> {
             dir_dirty: false,
             entries: Vec::new(),
             hook: None,
+            defer_syncs: false,
+            sync_due: false,
+            durable_next: 0,
+            rewinds: 0,
         };
         for base in indexes {
             if stores.binary_search(&base).is_err()
@@ -604,11 +619,31 @@ impl<S: Storage> Log<S> {
                 (self.config.clock)().saturating_sub(self.last_sync_ms) >= ms
             }
         };
-        if due {
+        if due && self.defer_syncs {
+            self.sync_due = true;
+        } else if due {
             self.sync()?;
         }
         self.notify();
         Ok(())
+    }
+
+    /// From now on, a sync the policy asks for after a write is not run in
+    /// that write but left to the caller, who takes it with
+    /// [`Log::take_due_sync`] and runs it ([`Log::begin_sync`] and the
+    /// rest) before it returns from the write: a thread-safe wrapper then
+    /// runs the `fdatasync`s without holding its lock, so that the writes
+    /// of other threads go on and the next sync covers them too (a group
+    /// commit). The wake-up hook is called when the record is written,
+    /// before that sync.
+    pub fn defer_policy_syncs(&mut self) {
+        self.defer_syncs = true;
+    }
+
+    /// Whether a write since the last call left a sync the policy asks for
+    /// (only after [`Log::defer_policy_syncs`]); clears it.
+    pub fn take_due_sync(&mut self) -> bool {
+        core::mem::take(&mut self.sync_due)
     }
 
     fn notify(&self) {
@@ -660,6 +695,8 @@ impl<S: Storage> Log<S> {
             dir: core::mem::take(&mut self.dir_dirty),
             unsynced_bytes,
             started_ms,
+            next: self.next_offset(),
+            rewinds: self.rewinds,
         })
     }
 
@@ -669,7 +706,25 @@ impl<S: Storage> Log<S> {
         self.guard(outcome)?;
         self.unsynced_bytes = self.unsynced_bytes.saturating_sub(job.unsynced_bytes);
         self.last_sync_ms = self.last_sync_ms.max(job.started_ms);
+        if job.rewinds == self.rewinds {
+            self.durable_next = self.durable_next.max(job.next);
+        }
         Ok(())
+    }
+
+    /// Every record below this offset is durable: the next offset when the
+    /// last completed sync began (0 before the first one since open, and
+    /// never above a suffix truncation's or a reset's new next offset).
+    /// A writer whose records all lie below it need not sync again.
+    pub fn durable_next(&self) -> u64 {
+        self.durable_next
+    }
+
+    /// Offsets from `next` on are about to be given out again (a suffix
+    /// truncation, a reset): they are no longer durable.
+    fn rewind(&mut self, next: u64) {
+        self.rewinds += 1;
+        self.durable_next = self.durable_next.min(next);
     }
 
     /// Flushes every segment written since the last sync and takes its
@@ -808,6 +863,7 @@ impl<S: Storage> Log<S> {
         if from >= self.next_offset() {
             return Ok(());
         }
+        self.rewind(from);
         let cut = self.cut_suffix(from);
         self.guard(cut)?;
         self.sync()?;
@@ -895,6 +951,7 @@ impl<S: Storage> Log<S> {
     }
 
     fn start_over(&mut self) -> Result<()> {
+        self.rewind(self.config.initial_offset);
         self.remove_all()?;
         let base = self.config.initial_offset;
         self.segments

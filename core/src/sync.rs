@@ -27,6 +27,11 @@ pub struct SyncJob {
     pub(crate) unsynced_bytes: u64,
     /// The clock when the sync began.
     pub(crate) started_ms: u64,
+    /// The log's next offset when the sync began: every record below it is
+    /// durable once the job has run.
+    pub(crate) next: u64,
+    /// The log's count of rewinds (suffix truncations, resets) then.
+    pub(crate) rewinds: u64,
 }
 
 impl core::fmt::Debug for SyncJob {

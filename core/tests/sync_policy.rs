@@ -186,3 +186,27 @@ fn every_millis_syncs_the_first_append_after_the_interval() {
     // A clock that goes back never syncs early.
     assert_eq!(at(10), 0);
 }
+
+#[test]
+fn deferred_policy_syncs_are_left_to_the_caller_who_takes_each_once() {
+    let (storage, mut log) = open(SyncPolicy::EveryBytes(100));
+    log.defer_policy_syncs();
+    // 34, 68: below the mark; 102: due, but not run by the append.
+    let due: Vec<(usize, bool)> = (0..3)
+        .map(|_| (append_syncs(&storage, &mut log), log.take_due_sync()))
+        .collect();
+    assert_eq!(due, [(0, false), (0, false), (0, true)]);
+    assert!(!log.take_due_sync(), "taken once");
+    assert_eq!(log.durable_next(), 0);
+    // The caller's sync covers all three and starts the count again.
+    log.sync().unwrap();
+    assert_eq!(log.durable_next(), 3);
+    assert_eq!(
+        (append_syncs(&storage, &mut log), log.take_due_sync()),
+        (0, false)
+    );
+    // A suffix truncation gives offsets out again: no longer durable until
+    // its own sync (which it runs) says so.
+    log.truncate_suffix(1).unwrap();
+    assert_eq!(log.durable_next(), 1);
+}

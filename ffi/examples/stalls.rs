@@ -8,7 +8,10 @@
 //! each against the same loop beside a call that does nothing (a
 //! `retain_bytes` that removes nothing, sleeps without syncs), in the same
 //! run. Reported per case: the appends made, the longest one, how many took
-//! over 1 ms, and the time spent in those over 100 µs.
+//! over 1 ms, and the time spent in those over 100 µs. Then, under
+//! `SyncPolicy::EveryAppend` (each append durable before it returns), the
+//! appends per second of 1 and of 4 threads appending for 500 ms, which
+//! share syncs (a group commit).
 //!
 //! `cargo run -p dislog --release --example stalls -- [records] [runs] [parent dir]`
 //! (defaults: 1,000,000 records; 3 runs; logs under `target/`, a real disk
@@ -94,6 +97,34 @@ fn measure(dir: &std::path::Path, records: u64, beside: Beside) -> Waits {
     waits
 }
 
+/// Appends per second of `threads` threads appending for 500 ms, each
+/// append durable before it returns.
+fn every_append(dir: &std::path::Path, threads: usize) -> f64 {
+    let config = Config {
+        sync: dislog::SyncPolicy::EveryAppend,
+        ..Config::default()
+    };
+    let log = Arc::new(Log::open(dir, config).unwrap());
+    let start = Instant::now();
+    let appenders: Vec<_> = (0..threads)
+        .map(|_| {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                let mut appends = 0u64;
+                while start.elapsed() < Duration::from_millis(500) {
+                    log.append(&[0x3c; 100]).unwrap();
+                    appends += 1;
+                }
+                appends
+            })
+        })
+        .collect();
+    let appends: u64 = appenders.into_iter().map(|h| h.join().unwrap()).sum();
+    let rate = appends as f64 / start.elapsed().as_secs_f64();
+    Arc::try_unwrap(log).ok().unwrap().close().unwrap();
+    rate
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let records: u64 = args
@@ -123,6 +154,13 @@ fn main() {
                 ms(w.longest),
                 w.over_1ms,
                 ms(w.in_over_100us)
+            );
+        }
+        for threads in [1, 4] {
+            let tmp = tempfile::tempdir_in(&parent).expect("temporary directory");
+            println!(
+                "run {run}: EveryAppend, {threads} thread(s): {:.0} appends/s",
+                every_append(tmp.path(), threads)
             );
         }
     }

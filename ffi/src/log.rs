@@ -73,6 +73,61 @@ impl Tail {
     }
 }
 
+/// The turn to sync: one sync (or call that syncs) at a time, and a place
+/// for writers whose records a running sync covers to wait for it to end.
+#[derive(Debug, Default)]
+struct SyncTurn {
+    /// Whether a sync runs.
+    busy: Mutex<bool>,
+    /// Signalled when one ends.
+    ended: Condvar,
+}
+
+impl SyncTurn {
+    /// Runs `f` once no other sync runs, as the only one.
+    fn take<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _turn = self.acquire(|| false);
+        f()
+    }
+
+    /// Runs `f` as the only sync, unless `done` (checked whenever no sync
+    /// runs, and after each that ends) says there is no need: a writer
+    /// whose records the running sync covers waits for it instead of
+    /// running one of its own (a group commit).
+    fn unless<T>(&self, done: impl Fn() -> bool, f: impl FnOnce() -> T) -> Option<T> {
+        let _turn = self.acquire(done)?;
+        Some(f())
+    }
+
+    /// Waits until `done` or no sync runs; the turn in the second case.
+    fn acquire(&self, done: impl Fn() -> bool) -> Option<Turn<'_>> {
+        let mut busy = self.busy.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if done() {
+                return None;
+            }
+            if !*busy {
+                *busy = true;
+                return Some(Turn(self));
+            }
+            busy = self
+                .ended
+                .wait(busy)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+/// A turn to sync; dropping it (also when the sync panicked) ends it.
+struct Turn<'a>(&'a SyncTurn);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        *self.0.busy.lock().unwrap_or_else(PoisonError::into_inner) = false;
+        self.0.ended.notify_all();
+    }
+}
+
 /// A log in a directory, thread-safe: share it with `Arc<Log>`.
 ///
 /// Reads ([`Log::read`], [`Log::read_with`], [`Log::reader`]) take a shared
@@ -104,14 +159,17 @@ pub struct Log {
     tail: Arc<Tail>,
     storage: FileStorage,
     /// Held by a removal of segments from the time it takes them out of the
-    /// log until their files are gone, and by a suffix truncation: removals
-    /// run one at a time (their order on disk matters), and a truncation
-    /// cannot create a segment under a name whose removal is still to come.
+    /// log until their files are gone, and by a suffix truncation or a
+    /// reset: removals run one at a time (their order on disk matters), and
+    /// neither of the others can create a segment under a name whose
+    /// removal is still to come.
     removal: Mutex<()>,
-    /// Held by [`Log::sync`] from the start of its sync to its end: a sync
-    /// that began while another ran would find that one's files marked
-    /// synced and return before they are.
-    syncing: Mutex<()>,
+    /// Taken by [`Log::sync`] (and so by the policy's syncs after appends)
+    /// from the start of its sync to its end, and by the calls that sync
+    /// inside the write lock (a suffix truncation, a reset): a sync that
+    /// began while another ran would find that one's files marked synced and
+    /// return before they are. Taken after `removal`, before the write lock.
+    syncing: SyncTurn,
 }
 
 /// The error every write method of a read-only log returns.
@@ -244,12 +302,13 @@ impl Log {
         });
         let hook_tail = Arc::clone(&tail);
         log.set_append_hook(Some(Box::new(move |next| hook_tail.advance(next))));
+        log.defer_policy_syncs();
         Self {
             inner: RwLock::new(log),
             tail,
             storage,
             removal: Mutex::new(()),
-            syncing: Mutex::new(()),
+            syncing: SyncTurn::default(),
         }
     }
 
@@ -275,19 +334,49 @@ impl Log {
 
     /// Appends a record stamped with the config's clock; returns its offset.
     pub fn append(&self, payload: &[u8]) -> Result<u64> {
-        self.writer()?.append(payload)
+        self.write_then_sync(|log| log.append(payload))
     }
 
     /// Appends a record with a caller-chosen timestamp (ms since the Unix
     /// epoch); returns its offset.
     pub fn append_at(&self, payload: &[u8], timestamp_ms: u64) -> Result<u64> {
-        self.writer()?.append_at(payload, timestamp_ms)
+        self.write_then_sync(|log| log.append_at(payload, timestamp_ms))
     }
 
     /// Appends records with consecutive offsets, all or none; returns the
     /// first offset. An empty batch is an invalid argument.
     pub fn append_batch<R: AsRef<[u8]>>(&self, records: &[R]) -> Result<u64> {
-        self.writer()?.append_batch(records)
+        self.write_then_sync(|log| log.append_batch(records))
+    }
+
+    /// Runs `write` under the write lock, then the sync the policy asked
+    /// for, if any, after the lock is released ([`Log::sync`]): the write
+    /// returns once it is durable, while other threads' writes go on, and
+    /// each sync covers every write before it (a group commit).
+    #[inline]
+    fn write_then_sync(
+        &self,
+        write: impl FnOnce(&mut dislog_core::Log<FileStorage>) -> Result<u64>,
+    ) -> Result<u64> {
+        let (offset, due) = {
+            let mut log = self.writer()?;
+            let offset = write(&mut log)?;
+            let due = log.take_due_sync().then(|| log.next_offset());
+            (offset, due)
+        };
+        if let Some(end) = due {
+            self.sync_through(end)?;
+        }
+        Ok(offset)
+    }
+
+    /// Makes every record below `end` durable: waits for the sync under
+    /// way, if any, and returns when it (or one before) did; runs one
+    /// otherwise.
+    fn sync_through(&self, end: u64) -> Result<()> {
+        self.syncing
+            .unless(|| self.reader().durable_next() >= end, || self.run_sync())
+            .unwrap_or(Ok(()))
     }
 
     /// Reads the record at `offset` into an owned copy, checking its
@@ -357,8 +446,8 @@ impl Log {
     /// Removes every record at `from` and after, durably; the next append
     /// gets offset `from`.
     pub fn truncate_suffix(&self, from: u64) -> Result<()> {
-        let _one = self.removal.lock().unwrap_or_else(PoisonError::into_inner);
-        self.writer()?.truncate_suffix(from)
+        let _removal = self.removal.lock().unwrap_or_else(PoisonError::into_inner);
+        self.syncing.take(|| self.writer()?.truncate_suffix(from))
     }
 
     /// Removes the oldest segments while the log holds more than
@@ -415,7 +504,12 @@ impl Log {
     /// ([`dislog_core::Log::begin_sync`]). Syncs from several threads run
     /// one at a time.
     pub fn sync(&self) -> Result<()> {
-        let _one = self.syncing.lock().unwrap_or_else(PoisonError::into_inner);
+        self.syncing.take(|| self.run_sync())
+    }
+
+    /// One sync, its `fdatasync`s outside the write lock; the caller holds
+    /// `syncing`.
+    fn run_sync(&self) -> Result<()> {
         let job = self.writer()?.begin_sync()?;
         let outcome = job.run(&self.storage);
         self.writer()?.finish_sync(job, outcome)
@@ -492,6 +586,7 @@ impl Log {
     /// Deletes every record and starts again, empty, at the config's initial
     /// offset.
     pub fn reset(&self) -> Result<()> {
-        self.writer()?.reset()
+        let _removal = self.removal.lock().unwrap_or_else(PoisonError::into_inner);
+        self.syncing.take(|| self.writer()?.reset())
     }
 }

@@ -279,3 +279,40 @@ fn syncs_beside_appends_keep_every_record_and_take_turns() {
     check_records(&log, 0, RECORDS);
     log.close().unwrap();
 }
+
+#[test]
+fn every_append_returns_once_a_sync_covers_it_whichever_thread_ran_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = Config {
+        sync: dislog::SyncPolicy::EveryAppend,
+        ..small()
+    };
+    let log = Arc::new(Log::open(tmp.path(), config).unwrap());
+    let writers: Vec<_> = (0..4u64)
+        .map(|_| {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                let mut mine = Vec::new();
+                for _ in 0..100 {
+                    let offset = log.append(b"durable before it returns").unwrap();
+                    // The sync that covered it may have been another
+                    // thread's: either way it ended before the append did.
+                    assert!(log.reader().durable_next() > offset);
+                    mine.push(offset);
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut offsets: Vec<u64> = writers
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    offsets.sort_unstable();
+    assert_eq!(offsets, (0..400).collect::<Vec<_>>());
+    Arc::try_unwrap(log).unwrap().close().unwrap();
+    let log = Log::open(tmp.path(), config).unwrap();
+    assert_eq!(log.next_offset(), 400);
+    assert!(log.verify(10).is_empty());
+    log.close().unwrap();
+}
