@@ -17,6 +17,27 @@ function throwsCode(fn, code, cls = Error, match) {
   return e;
 }
 
+test('readMany reads many offsets in one call, in order, and throws what read throws', () => {
+  const log = new Log();
+  const words = ['zero', 'one', 'two', 'three', 'four', 'five'];
+  log.appendBatch(words);
+  const dec = new TextDecoder();
+  const got = log.readMany([5, 0, 3, 3, 1]);
+  assert.ok(Array.isArray(got));
+  assert.ok(got.every((p) => p instanceof Uint8Array));
+  assert.deepEqual(got.map((p) => dec.decode(p)), ['five', 'zero', 'three', 'three', 'one']);
+  // More than one group of the multi-get (16), every offset.
+  const all = Array.from({ length: 40 }, (_, i) => i % words.length);
+  assert.deepEqual(log.readMany(all).map((p) => dec.decode(p)), all.map((i) => words[i]));
+  assert.deepEqual(log.readMany([]), []);
+  throwsCode(() => log.readMany([0, 6]), 'OUT_OF_RANGE', RangeError, /offset 6 is out of range/);
+  throwsCode(() => log.readMany(3), 'INVALID_TYPE', TypeError, /offsets must be an array/);
+  throwsCode(() => log.readMany([0, '1']), 'INVALID_TYPE', TypeError, /offsets\[1\] must be a number/);
+  throwsCode(() => log.readMany([0, -1]), 'INVALID_ARGUMENT', RangeError, /offsets\[1\]/);
+  log.free();
+  throwsCode(() => log.readMany([0]), 'FREED', Error);
+});
+
 test('append, read, readString, readRecord and the offsets', () => {
   const log = new Log();
   assert.equal(log.lowestOffset, undefined);
@@ -410,6 +431,7 @@ test('free(): pending waits reject, every later call throws FREED, free twice is
     () => log.read(0),
     () => log.readString(0),
     () => log.readRecord(0),
+    () => log.readMany([0]),
     () => log.lowestOffset,
     () => log.highestOffset,
     () => log.nextOffset,

@@ -62,6 +62,17 @@ pub fn to_u64(value: &JsValue, what: &str) -> Result<u64> {
     }
 }
 
+/// `value` as an `Array`; `INVALID_TYPE` naming `what` otherwise.
+pub fn as_array<'a>(value: &'a JsValue, what: &str) -> Result<&'a Array> {
+    if !Array::is_array(value) {
+        return Err(JsError::invalid_type(format!(
+            "{what} must be an array, got {}",
+            type_name(value)
+        )));
+    }
+    Ok(value.unchecked_ref())
+}
+
 /// Like [`to_u64`], with `undefined` meaning `None`.
 pub fn to_opt_u64(value: &JsValue, what: &str) -> Result<Option<u64>> {
     if value.is_undefined() {

@@ -9,8 +9,8 @@ use js_sys::{Array, JsString, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{
-    byte_len_hint, from_u64, record_object, reserve, reserve_u64, set, to_byte_array, to_bytes,
-    to_config, to_opt_u64, to_u64, type_name, utf8_to_js, MemoryCopier, MAX_SAFE,
+    as_array, byte_len_hint, from_u64, record_object, reserve, reserve_u64, set, to_byte_array,
+    to_bytes, to_config, to_opt_u64, to_u64, utf8_to_js, MemoryCopier, MAX_SAFE,
 };
 use crate::error::{JsError, Result, UNSAFE_INTEGER};
 use crate::iter::RecordIterator;
@@ -176,14 +176,7 @@ impl Log {
         timestamp_ms: JsValue,
     ) -> Result<f64, JsValue> {
         let timestamp = to_opt_u64(&timestamp_ms, "timestampMs")?;
-        if !Array::is_array(&records) {
-            return Err(JsError::invalid_type(format!(
-                "records must be an array, got {}",
-                type_name(&records)
-            ))
-            .into());
-        }
-        let array: &Array = records.unchecked_ref();
+        let array = as_array(&records, "records")?;
         let n = array.length();
         let limit = self.record_limit()?;
         let mut ends = Vec::new();
@@ -219,6 +212,64 @@ impl Log {
     ) -> Result<Uint8Array, JsValue> {
         let offset = to_u64(&offset, "offset")?;
         Ok(self.with(|log| Ok(Uint8Array::from(log.read(offset)?.payload.as_ref())))?)
+    }
+
+    /// The payloads of the records at `offsets` (an array of numbers), in
+    /// order, as `Uint8Array`s: one call for many reads, read in groups
+    /// whose memory loads overlap (`Log::read_many`). An offset may repeat.
+    /// The arrays are views of one buffer holding them all (one allocation
+    /// instead of one per record).
+    /// Throws the error `read` would give for the first offset that fails
+    /// (`OUT_OF_RANGE`, `CORRUPT`), and `INVALID_TYPE` for an element that
+    /// is not an offset; an empty array gives an empty array.
+    #[wasm_bindgen(js_name = readMany, unchecked_return_type = "Uint8Array[]")]
+    pub fn read_many(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number[]")] offsets: JsValue,
+    ) -> Result<Array, JsValue> {
+        let array = as_array(&offsets, "offsets")?;
+        let mut wanted = Vec::new();
+        reserve(&mut wanted, array.length() as usize, "the offsets")?;
+        for (i, value) in (0..array.length()).map(|i| (i, array.get(i))) {
+            // The element's index is named only when it is refused.
+            let offset =
+                to_u64(&value, "offset").or_else(|_| to_u64(&value, &format!("offsets[{i}]")));
+            wanted.push(offset?);
+        }
+        // Every payload is copied into one buffer, then handed out as views
+        // of one `Uint8Array`: a JS buffer per record would cost an
+        // allocation each, most of a record's time.
+        Ok(self.with(|log| {
+            let mut bytes = Vec::new();
+            let mut ends = Vec::new();
+            reserve(&mut ends, wanted.len(), "the offsets")?;
+            let mut first_error = None;
+            log.read_many(&wanted, |_, read| match read {
+                Ok(record) if first_error.is_none() => {
+                    match reserve(&mut bytes, record.payload.len(), "the payloads") {
+                        Ok(()) => bytes.extend_from_slice(&record.payload),
+                        Err(e) => first_error = Some(e),
+                    }
+                    ends.push(bytes.len());
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    first_error.get_or_insert(e.into());
+                }
+            });
+            if let Some(e) = first_error {
+                return Err(e);
+            }
+            let all = Uint8Array::from(bytes.as_slice());
+            let out = Array::new_with_length(array.length());
+            let mut start = 0;
+            for (i, &end) in (0u32..).zip(&ends) {
+                // Wasm memory is below 4 GiB: positions fit in u32.
+                out.set(i, all.subarray(start as u32, end as u32).into());
+                start = end;
+            }
+            Ok(out)
+        })?)
     }
 
     /// The payload of the record at `offset` decoded as UTF-8 (invalid

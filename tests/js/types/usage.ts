@@ -21,6 +21,7 @@ const e: number = log.appendBatch(['a'], 7);
 const bytes: Uint8Array = log.read(a);
 const text: string = log.readString(b);
 const rec: LogRecord = log.readRecord(c);
+const many: Uint8Array[] = log.readMany([a, b, a]);
 const lowest: number | undefined = log.lowestOffset;
 const highest: number | undefined = log.highestOffset;
 const next: number = log.nextOffset;
@@ -53,6 +54,8 @@ noOptions.free();
 
 // @ts-expect-error: offsets are numbers, not strings
 log.read('1');
+// @ts-expect-error: readMany takes an array of offsets
+log.readMany(1);
 // @ts-expect-error: payloads are bytes or strings
 log.append(5);
 // @ts-expect-error: unknown option
