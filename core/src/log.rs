@@ -810,11 +810,7 @@ impl<S: Storage> Log<S> {
                 segments.push(segment);
             }
         }
-        Ok(Detached {
-            segments,
-            barrier: self.dir_dirty,
-            removed,
-        })
+        Ok(Detached { segments, removed })
     }
 
     /// Takes the outcome of [`Detached::remove_files`]: the directory holds

@@ -39,9 +39,6 @@ pub enum Oldest {
 #[must_use = "the detached segments' files stay until `remove_files` runs"]
 pub struct Detached<F> {
     pub(crate) segments: Vec<Segment<F>>,
-    /// Whether names changed since the directory was last synced when the
-    /// segments were taken: the first removal must wait for them.
-    pub(crate) barrier: bool,
     pub(crate) removed: Removed,
 }
 
@@ -55,24 +52,19 @@ impl<F> Detached<F> {
     /// directory sync that makes every earlier creation and removal durable
     /// (names are durable in no particular order until then, and a removal
     /// that landed while an earlier one did not would leave a gap, which
-    /// recovery resolves by dropping the newer side). The last removal is
-    /// left for the log's next sync; pass the outcome to
-    /// [`crate::Log::settle`]. Removals of one log must not overlap: run one
-    /// at a time.
+    /// recovery resolves by dropping the newer side). The first removal
+    /// syncs the directory too, whatever the log's flags say: a sync begun
+    /// before it may have taken the directory's pending changes and not
+    /// have made them durable yet. The last removal is left for the log's
+    /// next sync; pass the outcome to [`crate::Log::settle`]. Removals of
+    /// one log must not overlap: run one at a time.
     pub fn remove_files<S: Storage<File = F>>(self, storage: &S) -> Result<Removed> {
-        let Detached {
-            segments,
-            mut barrier,
-            removed,
-        } = self;
+        let Detached { segments, removed } = self;
         for segment in segments {
             let base = segment.base;
             drop(segment);
-            if barrier {
-                storage.sync_dir()?;
-            }
+            storage.sync_dir()?;
             remove_files(storage, base)?;
-            barrier = true;
         }
         Ok(removed)
     }

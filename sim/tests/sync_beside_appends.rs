@@ -43,7 +43,7 @@ fn check_after_power_cut(storage: &SimStorage, config: Config, promised: u64, se
 
 #[test]
 fn what_was_appended_before_a_sync_began_survives_whatever_came_between() {
-    for seed in 0..500 {
+    for seed in 0..2000 {
         let mut rng = Rng::new(seed);
         let config = small_segments(&mut rng, SyncPolicy::Manual);
         let storage = SimStorage::new(rng.next_u64());
@@ -56,15 +56,26 @@ fn what_was_appended_before_a_sync_began_survives_whatever_came_between() {
             }
         };
         append(&mut log, &mut rng);
+        log.sync().unwrap();
+        let synced = log.next_offset();
+        append(&mut log, &mut rng);
+        // A removal whose name change the sync will make durable...
+        if rng.chance(1, 2) {
+            let keep = log.size_bytes() * 3 / 4;
+            log.retain_bytes(keep).unwrap();
+        }
         let job = log.begin_sync().unwrap();
         let before = log.next_offset();
-        // Between the steps: appends (and the rolls they make), and now
-        // and then retention of old segments.
+        // ...and between the steps: appends (and the rolls they make), and
+        // now and then retention of old segments, which must not land
+        // before the removals the job has still to make durable.
         append(&mut log, &mut rng);
-        if rng.chance(1, 3) {
+        if rng.chance(1, 2) {
             let keep = log.size_bytes() / 2;
             log.retain_bytes(keep).unwrap();
         }
+        // A power cut now keeps what the completed sync promised.
+        check_after_power_cut(&storage.fork(), config, synced, seed);
         let outcome = job.run(&storage);
         append(&mut log, &mut rng);
         log.finish_sync(job, outcome).unwrap();
