@@ -111,6 +111,49 @@ private:
     dislog_record record_{};
 };
 
+/// Zero-copy reads of many offsets in one call, whose cache misses overlap
+/// (for many random offsets at once): entry i is the record at the i-th
+/// offset asked for, or why it could not be read. Holds the log's read
+/// lock until destroyed, with dislog::view's rules.
+class many_view {
+public:
+    many_view(const many_view &) = delete;
+    many_view &operator=(const many_view &) = delete;
+    many_view(many_view &&other) noexcept
+        : raw_(std::exchange(other.raw_, nullptr)),
+          records_(std::move(other.records_)),
+          statuses_(std::move(other.statuses_)) {}
+    many_view &operator=(many_view &&other) noexcept {
+        if (this != &other) {
+            dislog_view_free(raw_);
+            raw_ = std::exchange(other.raw_, nullptr);
+            records_ = std::move(other.records_);
+            statuses_ = std::move(other.statuses_);
+        }
+        return *this;
+    }
+    ~many_view() { dislog_view_free(raw_); }
+
+    std::size_t size() const noexcept { return records_.size(); }
+    /// DISLOG_OK, or why the i-th offset could not be read
+    /// (DISLOG_ERR_OUT_OF_RANGE, DISLOG_ERR_CORRUPT, ...).
+    dislog_status status(std::size_t i) const { return statuses_.at(i); }
+    std::uint64_t offset(std::size_t i) const { return records_.at(i).offset; }
+    std::uint64_t timestamp_ms(std::size_t i) const { return records_.at(i).timestamp_ms; }
+    /// The i-th payload; empty when status(i) is not DISLOG_OK.
+    std::string_view payload(std::size_t i) const {
+        const dislog_record &r = records_.at(i);
+        return {reinterpret_cast<const char *>(r.data), r.len};
+    }
+
+private:
+    friend class log;
+    many_view() = default;
+    dislog_view *raw_ = nullptr;
+    std::vector<dislog_record> records_;
+    std::vector<dislog_status> statuses_;
+};
+
 /// Records in order from an offset; follows the log as it grows. Use
 /// next() or a range-for loop (each step's payload is valid until the next
 /// step).
@@ -267,6 +310,18 @@ public:
     view read_view(std::uint64_t offset) const {
         view v;
         check(dislog_read_view(raw_, offset, &v.record_, &v.raw_));
+        return v;
+    }
+
+    /// Zero-copy views of the records at `offsets`, read in one go (see
+    /// dislog::many_view); an offset that fails has its status there, the
+    /// call itself throws only for errors of the call.
+    many_view read_many(const std::vector<std::uint64_t> &offsets) const {
+        many_view v;
+        v.records_.resize(offsets.size());
+        v.statuses_.resize(offsets.size());
+        check(dislog_read_many(raw_, offsets.data(), offsets.size(), v.records_.data(),
+                               v.statuses_.data(), &v.raw_));
         return v;
     }
 

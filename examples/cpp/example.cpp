@@ -22,6 +22,15 @@ int main(int argc, char **argv) {
             auto v = log.read_view(3);  // zero-copy until v is destroyed
             std::cout << "view 3: " << v.payload() << " (" << v.payload().size() << " bytes)\n";
         }
+        {
+            auto many = log.read_many({3, 0, 99});  // zero-copy, one read lock
+            for (std::size_t i = 0; i < many.size(); i++) {
+                std::cout << "many " << many.offset(i) << ": "
+                          << (many.status(i) == DISLOG_OK ? std::string(many.payload(i))
+                                                          : dislog_status_str(many.status(i)))
+                          << "\n";
+            }
+        }
         for (const auto &r : log.records(1)) {
             std::cout << "record " << r.offset << ": " << r.payload << "\n";
         }

@@ -88,6 +88,14 @@ def _load():
         "dislog_iter_new": [P, u64, ctypes.POINTER(P)],
         "dislog_iter_next": [P, ctypes.POINTER(Record), boolp],
         "dislog_snapshot": [P, ctypes.POINTER(Bytes)],
+        "dislog_read_many": [
+            P,
+            u64p,
+            size,
+            ctypes.POINTER(Record),
+            ctypes.POINTER(ctypes.c_uint32),
+            ctypes.POINTER(P),
+        ],
     }
     for name, args in sigs.items():
         fn = getattr(lib, name)
@@ -97,6 +105,8 @@ def _load():
     lib.dislog_iter_free.restype = None
     lib.dislog_bytes_free.argtypes = [ctypes.POINTER(Bytes)]
     lib.dislog_bytes_free.restype = None
+    lib.dislog_view_free.argtypes = [P]
+    lib.dislog_view_free.restype = None
     for name in ("dislog_version", "dislog_last_error_message"):
         getattr(lib, name).restype = ctypes.c_char_p
         getattr(lib, name).argtypes = []
@@ -188,6 +198,25 @@ class Log:
                 continue
             _check(status)
             return bytes(buf[: length.value])
+
+    def read_many(self, offsets) -> list:
+        """The payloads at offsets, in order, read in one call whose cache
+        misses overlap, copied out before the view is freed; raises
+        DislogError for the first offset that could not be read."""
+        n = len(offsets)
+        wanted = (ctypes.c_uint64 * n)(*offsets)
+        records = (Record * n)()
+        statuses = (ctypes.c_uint32 * n)()
+        view = ctypes.c_void_p()
+        _check(_lib.dislog_read_many(self._h, wanted, n, records, statuses, ctypes.byref(view)))
+        try:
+            for i in range(n):
+                if statuses[i] != OK:
+                    code = _lib.dislog_status_str(statuses[i]).decode()
+                    raise DislogError(statuses[i], code, f"offsets[{i}] = {offsets[i]}")
+            return [ctypes.string_at(r.data, r.len) for r in records]
+        finally:
+            _lib.dislog_view_free(view)
 
     def _optional(self, fn):
         value, found = ctypes.c_uint64(), ctypes.c_bool()

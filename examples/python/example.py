@@ -17,6 +17,7 @@ def main():
         first = log.append_batch([b"event %d" % i for i in range(100)])
         print("batch starts at", first, "next offset", log.next_offset())
         print("read 50:", log.read(50).decode())
+        print("read_many:", [p.decode() for p in log.read_many([50, 1, 50])])
         print("last three:", [(o, p.decode()) for o, _, p in log.records(98)])
 
         waiter = threading.Thread(
@@ -33,6 +34,10 @@ def main():
             log.read(500)
         except dislog.DislogError as e:
             print("caught", e.code)
+        try:
+            log.read_many([60, 500])
+        except dislog.DislogError as e:
+            print("read_many caught", e.code)
     with dislog.Log(path, max_store_bytes=1024) as log:
         print("reopened:", len(log), "records, newest", log.read(log.highest_offset()).decode())
         log.remove()
