@@ -798,8 +798,8 @@ impl<S: Storage> Log<S> {
             removed.add(&segment);
             segments.push(segment);
         }
-        let active = self.active()?;
         if let Oldest::Below(lowest) = which {
+            let active = self.active()?;
             if active.count > 0 && active.next_offset() <= lowest {
                 // Every record goes: the log keeps its next offset in a new
                 // active segment, which exists before the old one goes.
@@ -814,10 +814,13 @@ impl<S: Storage> Log<S> {
     }
 
     /// Takes the outcome of [`Detached::remove_files`]: the directory holds
-    /// unsynced removals now (the next sync covers them), and a storage
-    /// failure poisons the log, as any failed write does.
+    /// unsynced removals now, unless nothing was removed (the next sync
+    /// covers them), and a storage failure poisons the log, as any failed
+    /// write does.
     pub fn settle(&mut self, outcome: Result<Removed>) -> Result<Removed> {
-        self.dir_dirty = true;
+        if outcome.as_ref().map_or(true, |r| r.segments > 0) {
+            self.dir_dirty = true;
+        }
         self.guard(outcome)
     }
 

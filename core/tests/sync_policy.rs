@@ -210,3 +210,15 @@ fn deferred_policy_syncs_are_left_to_the_caller_who_takes_each_once() {
     log.truncate_suffix(1).unwrap();
     assert_eq!(log.durable_next(), 1);
 }
+
+#[test]
+fn a_retention_that_removes_nothing_leaves_the_directory_clean() {
+    let (storage, mut log) = open(SyncPolicy::Manual);
+    log.append(&[7; 10]).unwrap();
+    log.sync().unwrap();
+    let (_, dirs) = storage.syncs();
+    assert_eq!(log.retain_bytes(u64::MAX).unwrap().segments, 0);
+    assert_eq!(log.truncate(0).unwrap().segments, 0);
+    log.sync().unwrap();
+    assert_eq!(storage.syncs().1, dirs, "no directory sync for no removal");
+}
