@@ -71,6 +71,16 @@ struct Marker {
 }
 
 impl Marker {
+    /// The marker at the start of `file`, with the file's length when one
+    /// positional read held all of it (what every writer leaves); a longer
+    /// file, or one that cannot be read, holds no marker of ours.
+    fn read(file: &File) -> (Marker, Option<usize>) {
+        let mut head = [0; LOCK_READ];
+        let short = read_head(file, &mut head).filter(|&n| n < LOCK_READ);
+        let marker = short.map_or_else(Marker::default, |n| Marker::parse(&head[..n]));
+        (marker, short)
+    }
+
     fn parse(content: &[u8]) -> Marker {
         let Ok(text) = std::str::from_utf8(content) else {
             return Marker::default();
@@ -92,10 +102,7 @@ pub(crate) fn written_this_boot(dir: &Path) -> bool {
     let Ok(file) = File::open(dir.join(LOCK_FILE)) else {
         return false;
     };
-    let mut head = [0; LOCK_READ];
-    read_head(&file, &mut head)
-        .filter(|&n| n < LOCK_READ)
-        .is_some_and(|n| Marker::parse(&head[..n]).same_boot)
+    Marker::read(&file).0.same_boot
 }
 
 /// What the lock file says after a clean close.
@@ -222,12 +229,8 @@ impl DirLock {
             return Ok(None);
         }
         // What the previous holder left: `clean` after a clean close, its
-        // process id and boot id after its recovery. One positional read
-        // serves a file shorter than the buffer (what every writer leaves);
-        // a longer one is no marker of ours.
-        let mut head = [0; LOCK_READ];
-        let short = read_head(&file, &mut head).filter(|&n| n < LOCK_READ);
-        let previous = short.map_or_else(Marker::default, |n| Marker::parse(&head[..n]));
+        // process id and boot id after its recovery.
+        let (previous, short) = Marker::read(&file);
         // The pid is informative only: failing to write it is not an error.
         // Overwriting `clean` needs no sync: after a power loss the page
         // cache is gone, so whatever the old marker says, every byte the
