@@ -199,3 +199,39 @@ fn verify_reports_a_foreign_store_header_as_a_problem_of_its_segment() {
         );
     }
 }
+
+#[test]
+fn verify_reports_a_zeroed_sealed_store_header_and_repair_keeps_every_file() {
+    let (_dir, log) = small_segments(100);
+    let first = stores(&log)[0].clone();
+    let name = first.file_name().unwrap().to_str().unwrap().to_owned();
+    let mut bytes = std::fs::read(&first).unwrap();
+    bytes[..24].fill(0);
+    std::fs::write(&first, bytes).unwrap();
+    let files = |dir: &std::path::Path| {
+        let mut all: Vec<(std::ffi::OsString, Vec<u8>)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (e.file_name(), std::fs::read(e.path()).unwrap())
+            })
+            // The lock file names the last writer.
+            .filter(|(n, _)| n != "LOCK")
+            .collect();
+        all.sort();
+        all
+    };
+    let before = files(std::path::Path::new(s(&log)));
+    // Damage, not a creation cut short: the segment is named, and neither
+    // it nor the segments after it are emptied or dropped.
+    for args in [vec!["verify", s(&log)], vec!["verify", "--repair", s(&log)]] {
+        let out = run(&args);
+        let line = assert_error(
+            &out,
+            3,
+            &["1 problem found in", "unwritten or torn", "damaged"],
+        );
+        assert!(line.contains(&name), "{line}");
+    }
+    assert_eq!(files(std::path::Path::new(s(&log))), before);
+}

@@ -52,10 +52,30 @@ pub fn parse_file_name(name: &str) -> Option<(u64, FileKind)> {
         "index" => FileKind::Index,
         _ => return None,
     };
+    Some((parse_base(stem)?, kind))
+}
+
+/// The name of the marker that a suffix cut below the lowest offset
+/// leaves while it creates the new segment at `base`:
+/// `00000000000000000042.cut` (an empty file; the name is the content).
+/// While it exists, a store at `base` whose header is unwritten or torn is
+/// that creation cut short by a crash, wherever the store lies, and not a
+/// damaged file (see `FORMAT.md`, "Recovery on open").
+pub(crate) fn cut_marker_name(base: u64) -> String {
+    format!("{base:0width$}.cut", width = NAME_DIGITS)
+}
+
+/// The base offset a name written by [`cut_marker_name`] holds.
+pub(crate) fn parse_cut_marker(name: &str) -> Option<u64> {
+    parse_base(name.strip_suffix(".cut")?)
+}
+
+/// A base offset in [`NAME_DIGITS`] decimal digits.
+fn parse_base(stem: &str) -> Option<u64> {
     if stem.len() != NAME_DIGITS || !stem.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some((stem.parse().ok()?, kind))
+    stem.parse().ok()
 }
 
 /// The header of a store or index file.

@@ -6,15 +6,23 @@ use alloc::vec::Vec;
 
 use crate::config::{Config, SyncPolicy};
 use crate::error::{Error, Result};
-use crate::format::{parse_file_name, HEADER_LEN};
+use crate::format::{cut_marker_name, parse_cut_marker, parse_file_name, HEADER_LEN};
 use crate::index::{entry_pos, Entry};
 use crate::iter::Iter;
 use crate::record::{encode_frame, encode_frames, frame_len, Record, FRAME_HEADER_LEN};
 use crate::removal::{Detached, Oldest};
 use crate::repair::Repair;
 use crate::segment::{orphan_index_is_ours, remove_files, Segment};
-use crate::storage::{FileKind, FileSyncer, Storage, StorageError, StorageErrorKind, StorageFile};
+use crate::storage::{
+    FileHint, FileKind, FileSyncer, Storage, StorageError, StorageErrorKind, StorageFile,
+};
 use crate::sync::SyncJob;
+
+/// The hint a cut marker is created with: it is never written.
+const MARKER_HINT: FileHint = FileHint {
+    kind: FileKind::Store,
+    capacity: 0,
+};
 
 /// Called after every change of the log's end with the new next offset
 /// (appends, suffix truncation, reset). The std layer wakes blocked readers
@@ -119,11 +127,12 @@ impl<S: Storage> Log<S> {
         config.validate()?;
         let mut stores = Vec::new();
         let mut indexes = Vec::new();
+        let mut markers = Vec::new();
         for name in storage.list()? {
             match parse_file_name(&name) {
                 Some((base, FileKind::Store)) => stores.push(base),
                 Some((base, FileKind::Index)) => indexes.push(base),
-                None => {}
+                None => markers.extend(parse_cut_marker(&name)),
             }
         }
         stores.sort_unstable();
@@ -173,11 +182,27 @@ impl<S: Storage> Log<S> {
                 }
             }
             let sealed = Some(base) != last;
-            let segment = Segment::open(&log.storage, &log.config, base, sealed, &mut log.repairs)?;
+            let creating = markers.contains(&base);
+            let mut segment = Segment::open(
+                &log.storage,
+                &log.config,
+                base,
+                sealed,
+                creating,
+                &mut log.repairs,
+            )?;
+            segment.header_synced = log.storage.closed_cleanly();
             log.segments.push(segment);
         }
         for base in stores {
             log.drop_from(base, "an earlier segment was dropped".into())?;
+        }
+        // The cut a marker names is finished (its segment is there, rewritten
+        // empty if its header was not, and the segments after it are gone)
+        // or never began (its segment is not there): the marker has served.
+        for base in markers {
+            log.storage.remove(&cut_marker_name(base))?;
+            log.dir_dirty = true;
         }
         // After an unclean shutdown the files may hold bytes (and names) the
         // OS never wrote to the media: the next sync must cover all of them.
@@ -221,7 +246,7 @@ impl<S: Storage> Log<S> {
     /// Removes the unopened segment at `base` during recovery.
     fn drop_from(&mut self, base: u64, reason: alloc::string::String) -> Result<()> {
         let mut repairs = Vec::new();
-        let records = Segment::open(&self.storage, &self.config, base, true, &mut repairs)
+        let records = Segment::open(&self.storage, &self.config, base, true, false, &mut repairs)
             .map(|s| s.count)
             .unwrap_or(0);
         remove_files(&self.storage, base)?;
@@ -599,8 +624,17 @@ impl<S: Storage> Log<S> {
     }
 
     /// Seals the active segment and starts a new one at the next offset.
+    /// A sealed store's header is on the media before the next segment
+    /// exists, so that recovery can take an unwritten header in a sealed
+    /// position for damage (see `open_store`): after an unclean shutdown the
+    /// active store's header may not be, and its store is synced first.
     fn roll(&mut self) -> Result<()> {
-        self.active_mut()?.seal()?;
+        let active = self.active_mut()?;
+        if !active.header_synced {
+            active.store.file.sync()?;
+            active.header_synced = true;
+        }
+        active.seal()?;
         let base = self.next_offset();
         let segment = Segment::create(&self.storage, &self.config, base)?;
         self.segments.push(segment);
@@ -885,15 +919,26 @@ impl<S: Storage> Log<S> {
             return active.truncate(keep);
         }
         // Everything goes and the log restarts below its old base: create the
-        // new segment first so that a crash never leaves no segment.
+        // new segment first so that a crash never leaves no segment. Until
+        // the old segment's removal lands, a crash can leave the new one in
+        // a sealed position with its header unwritten, which recovery would
+        // take for a damaged file; a durable marker, made before the new
+        // segment exists, tells it otherwise.
         let old = active.base;
+        let marker = cut_marker_name(from);
+        drop(self.storage.create(&marker, MARKER_HINT)?);
+        self.storage.sync_dir()?;
         let segment = Segment::create(&self.storage, &self.config, from)?;
         self.segments.push(segment);
         self.segments.remove(0);
         self.dir_dirty = true;
         self.removal_barrier()?;
         self.dir_dirty = true;
-        remove_files(&self.storage, old)
+        remove_files(&self.storage, old)?;
+        // Its removal need not be durable at once (the sync before the cut
+        // returns makes it so): the marker only excuses an unwritten header
+        // at `from`, and the new segment's header is synced.
+        Ok(self.storage.remove(&marker)?)
     }
 
     /// Closes the log cleanly: syncs, then closes every file (a backend that
@@ -919,6 +964,12 @@ impl<S: Storage> Log<S> {
         self.segments.clear();
         for base in bases.into_iter().rev() {
             remove_files(&self.storage, base)?;
+        }
+        // A marker a failed cut left behind.
+        for name in self.storage.list()? {
+            if parse_cut_marker(&name).is_some() {
+                self.storage.remove(&name)?;
+            }
         }
         self.storage.sync_dir()?;
         Ok(())

@@ -4,12 +4,15 @@
 //! "Recovery"): a consistent segment is checked in O(log n); any other is
 //! rebuilt from its store, cutting a torn tail.
 
+use alloc::format;
 use alloc::vec::Vec;
 
 use crate::checksum::Checksum;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::format::{check_header, file_name, torn_header, HEADER_LEN, INDEX_ENTRY_LEN};
+use crate::format::{
+    check_header, file_name, torn_header, HeaderState, HEADER_LEN, INDEX_ENTRY_LEN,
+};
 use crate::index::{entry_pos, Entry, Index};
 use crate::iter::WINDOW;
 use crate::record::{frame_len, parse_frame, Record};
@@ -32,6 +35,12 @@ pub(crate) struct Segment<F> {
     pub max_ts: Option<u64>,
     /// Whether anything was written since the last sync.
     pub dirty: bool,
+    /// Whether the store's header is known to be on the media: synced at
+    /// creation or by recovery's rewrite, or found after a clean close.
+    /// After an unclean shutdown a header may be there only in the page
+    /// cache (a sync that failed before the crash); the roll that seals such
+    /// a segment syncs its store first (see `Log::roll`).
+    pub header_synced: bool,
 }
 
 fn hints(config: &Config) -> (FileHint, FileHint) {
@@ -73,6 +82,7 @@ impl<F: StorageFile> Segment<F> {
             count: 0,
             max_ts: None,
             dirty: true,
+            header_synced: true,
         })
     }
 
@@ -80,12 +90,14 @@ impl<F: StorageFile> Segment<F> {
     /// `repairs`. In a sealed (not active) segment whose frames line up with
     /// its store, a last record that fails its checksum is kept, so that
     /// `read` reports it as corrupt; in the active segment it is a torn
-    /// tail, and cut.
+    /// tail, and cut. `creating`: a cut marker names the segment (see
+    /// [`open_store`]).
     pub fn open<S: Storage<File = F>>(
         storage: &S,
         config: &Config,
         base: u64,
         sealed: bool,
+        creating: bool,
         repairs: &mut Vec<Repair>,
     ) -> Result<Self> {
         let (store_hint, index_hint) = hints(config);
@@ -95,6 +107,7 @@ impl<F: StorageFile> Segment<F> {
             &store_name,
             base,
             sealed,
+            creating,
         )?;
         let index_name = file_name(base, FileKind::Index);
         let index = match storage.open(&index_name, index_hint) {
@@ -122,6 +135,7 @@ impl<F: StorageFile> Segment<F> {
                 count: written,
                 max_ts,
                 dirty: false,
+                header_synced: false,
             });
         }
         let index = Index::init(storage.create(&index_name, index_hint)?, base)?;
@@ -206,6 +220,7 @@ impl<F: StorageFile> Segment<F> {
             count,
             max_ts,
             dirty: true,
+            header_synced: false,
         })
     }
 
@@ -407,39 +422,67 @@ impl<F: StorageFile> Segment<F> {
 
 /// Wraps the store file of the segment at `base` after checking its header.
 ///
-/// In the active segment, a header that a crash tore while it was written
-/// ([`torn_header`]: each byte the one written or zero) over a store that
-/// holds no valid first frame is unwritten: the store is rewritten empty. Any
-/// other bad header is a `FORMAT` error (from [`Store::open`]).
+/// A header that is unwritten or torn ([`torn_header`]: each byte the one
+/// written or zero, or all zero, or short) is a creation cut short by a
+/// crash only where one can be: in the active segment over a store that
+/// holds no valid first frame (a store's header is synced before any
+/// record is appended), or in the segment a cut marker names (`creating`:
+/// a suffix cut below the lowest offset was creating it, and its bytes are
+/// not its own yet). Such a store is rewritten empty. Anywhere else the
+/// file is damaged, and left as it is: a `FORMAT` error, like any other bad
+/// header (from [`Store::open`]), instead of a store emptied and every
+/// later segment dropped with it.
 fn open_store<F: StorageFile>(
     mut file: F,
     name: &str,
     base: u64,
     sealed: bool,
+    creating: bool,
 ) -> Result<Store<F>> {
-    if !sealed {
-        let header = header_of(&file)?;
-        if check_header(name, FileKind::Store, base, &header).is_err()
-            && torn_header(FileKind::Store, base, &header)
-        {
-            // The header's version is unknown: a first frame under either
-            // checksum is a record.
-            let mut raw = Store {
-                file,
-                base,
-                checksum: Checksum::Crc32c,
-            };
-            let mut holds_a_record = raw.frame(HEADER_LEN, base).is_ok();
-            raw.checksum = Checksum::Crc32;
-            holds_a_record |= raw.frame(HEADER_LEN, base).is_ok();
-            file = raw.file;
-            if !holds_a_record {
-                // Store::open writes the header of a file cut to nothing.
-                file.truncate(0)?;
-            }
+    let header = header_of(&file)?;
+    let unwritten = match check_header(name, FileKind::Store, base, &header) {
+        Ok(HeaderState::Valid { .. }) => false,
+        Ok(HeaderState::Unwritten) => true,
+        Err(_) => torn_header(FileKind::Store, base, &header),
+    };
+    if unwritten && !creating {
+        let damaged = |reason: &str| Error::Format {
+            file: name.into(),
+            reason: format!("its header is unwritten or torn {reason}: the file is damaged"),
+        };
+        if sealed {
+            return Err(damaged(
+                "in a sealed segment, whose header was synced before the next segment was created",
+            ));
         }
+        let (store, holds_a_record) = holds_a_record(file, base);
+        if holds_a_record {
+            return Err(damaged(
+                "over a record that checks, and a store's header is synced before any record",
+            ));
+        }
+        file = store;
+    }
+    if unwritten {
+        // Store::open writes (and syncs) the header of a file cut to nothing.
+        file.truncate(0)?;
     }
     Store::open(file, name, base)
+}
+
+/// Whether the store file at `base`, whose header is unwritten or torn,
+/// holds a first frame (at [`HEADER_LEN`], for `base`) that checks; its
+/// header's version is unknown, so under either checksum.
+fn holds_a_record<F: StorageFile>(file: F, base: u64) -> (F, bool) {
+    let mut raw = Store {
+        file,
+        base,
+        checksum: Checksum::Crc32c,
+    };
+    let mut holds = raw.frame(HEADER_LEN, base).is_ok();
+    raw.checksum = Checksum::Crc32;
+    holds |= raw.frame(HEADER_LEN, base).is_ok();
+    (raw.file, holds)
 }
 
 /// A file's first bytes, at most [`HEADER_LEN`].
@@ -694,7 +737,7 @@ mod tests {
         sealed: bool,
     ) -> (Result<Segment<crate::MemoryFile>>, Vec<Repair>) {
         let mut repairs = Vec::new();
-        let segment = Segment::open(storage, &config(), base, sealed, &mut repairs);
+        let segment = Segment::open(storage, &config(), base, sealed, false, &mut repairs);
         (segment, repairs)
     }
 

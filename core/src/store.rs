@@ -44,8 +44,11 @@ impl<F: StorageFile> Store<F> {
         let version = match check_header(name, FileKind::Store, base, &header[..have])? {
             HeaderState::Valid { version } => version,
             HeaderState::Unwritten => {
+                // Synced before any record follows it, as at creation: an
+                // unwritten header over records is then always damage.
                 file.truncate(0)?;
                 file.append(&encode_header(FileKind::Store, base))?;
+                file.sync()?;
                 FORMAT_VERSION
             }
         };

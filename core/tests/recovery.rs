@@ -334,6 +334,123 @@ fn lone_index_is_removed_and_unwritten_store_header_is_an_empty_segment() {
     let _ = active;
 }
 
+/// The bases of a closed log's segments.
+fn bases(files: &[(String, Vec<u8>)]) -> Vec<u64> {
+    let mut bases: Vec<u64> = files
+        .iter()
+        .filter_map(|(n, _)| n.strip_suffix(".store")?.parse().ok())
+        .collect();
+    bases.sort_unstable();
+    bases
+}
+
+#[test]
+fn an_unwritten_header_over_records_is_damage_reported_and_left_alone() {
+    let (files, active) = closed(small(), 40);
+    let bases = bases(&files);
+    assert!(bases.len() >= 4, "{bases:?}");
+    type Damage = fn(&mut Vec<u8>);
+    let damages: [(&str, Damage); 3] = [
+        ("zeroed", |b| b[..HEADER_LEN as usize].fill(0)),
+        ("torn", |b| b[4..20].fill(0)),
+        ("cut short", |b| b.truncate(10)),
+    ];
+    for &base in [bases[0], bases[1], active].iter() {
+        for (how, damage) in &damages {
+            if *how == "cut short" && base == active {
+                // A short active store holds no record: it is the creation
+                // a crash cut short, below.
+                continue;
+            }
+            let mut trial = files.clone();
+            set(&mut trial, &store(base), damage);
+            let storage = load(&trial);
+            let err = Log::open(storage.clone(), small()).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::Format, "{how} {base}: {err}");
+            assert!(err.to_string().contains(&store(base)), "{err}");
+            assert!(err.to_string().contains("damaged"), "{err}");
+            // Nothing was emptied, cut or dropped: with the header put back,
+            // every record is there.
+            assert_eq!(image(&storage), trial, "{how} {base}");
+            let repaired = load(&files);
+            assert_eq!(all(&Log::open(repaired, small()).unwrap()).len(), 40);
+        }
+    }
+    // An active store with no record behind its unwritten header was being
+    // created: it opens empty, as before.
+    let mut trial = files.clone();
+    set(&mut trial, &store(active), |b| {
+        b.truncate(HEADER_LEN as usize);
+        b.fill(0);
+    });
+    expect_intact_prefix(load(&trial), small(), active);
+}
+
+#[test]
+fn a_cut_marker_makes_an_unwritten_header_a_creation_cut_short() {
+    // What a crash in a suffix cut below the lowest offset can leave: the
+    // new segment (base 3) created, its header not yet on the media over
+    // bytes that are not its own, in front of the old segments, whose
+    // removal had not begun.
+    let (files, _) = closed(small(), 40);
+    let bases = bases(&files);
+    let mut trial = files.clone();
+    remove(&mut trial, &store(0));
+    remove(&mut trial, &index(0));
+    assert!(bases[1] > 3);
+    let mut stale = files
+        .iter()
+        .find(|(n, _)| *n == store(0))
+        .unwrap()
+        .1
+        .clone();
+    stale[..HEADER_LEN as usize].fill(0);
+    trial.push((store(3), stale));
+    // Without the marker that is a damaged file.
+    let err = Log::open(load(&trial), small()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Format, "{err}");
+    // With it, the cut is finished: the log is empty at 3 and the marker
+    // gone.
+    let marker = "00000000000000000003.cut".to_string();
+    trial.push((marker.clone(), Vec::new()));
+    let storage = load(&trial);
+    let mut log = Log::open(storage.clone(), small()).unwrap();
+    let repairs = log.repairs().to_vec();
+    assert_eq!((log.lowest_offset(), log.next_offset()), (None, 3));
+    assert_eq!(log.append(b"after").unwrap(), 3);
+    log.close().unwrap();
+    let log = Log::open(storage.clone(), small()).unwrap();
+    assert!(log.repairs().is_empty(), "{:?}", log.repairs());
+    assert_eq!(all(&log), [(3, b"after".to_vec())]);
+    let dropped = repairs
+        .iter()
+        .filter(|r| matches!(r, Repair::SegmentDropped { .. }))
+        .count();
+    assert_eq!(dropped, bases.len() - 1, "{repairs:?}");
+    assert!(!names(&storage).contains(&marker));
+    // A marker whose segment never got created leaves the log as it was.
+    let mut trial = files;
+    trial.push((marker.clone(), Vec::new()));
+    let storage = load(&trial);
+    expect_intact_prefix(storage.clone(), small(), 40);
+    assert!(!names(&storage).contains(&marker));
+}
+
+#[test]
+fn a_cut_below_the_lowest_offset_leaves_no_marker() {
+    let (storage, mut log) = filled(small(), 40);
+    log.truncate(20).unwrap();
+    assert!(log.lowest_offset().unwrap() > 5);
+    log.truncate_suffix(5).unwrap();
+    assert_eq!((log.lowest_offset(), log.next_offset()), (None, 5));
+    assert!(
+        names(&storage).iter().all(|n| !n.ends_with(".cut")),
+        "{:?}",
+        names(&storage)
+    );
+    assert_eq!(log.append(b"x").unwrap(), 5);
+}
+
 #[test]
 fn foreign_or_future_files_are_format_errors() {
     let (files, active) = closed(small(), 5);

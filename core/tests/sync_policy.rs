@@ -222,3 +222,32 @@ fn a_retention_that_removes_nothing_leaves_the_directory_clean() {
     log.sync().unwrap();
     assert_eq!(storage.syncs().1, dirs, "no directory sync for no removal");
 }
+
+#[test]
+fn after_an_unclean_open_the_first_roll_syncs_the_store_it_seals() {
+    // `Counting` never reports a clean close: every open is unclean, and
+    // the active store's header may then be only in a page cache.
+    let storage = Counting::default();
+    let config = Config {
+        max_store_bytes: 24 + 3 * 34,
+        clock: at_now,
+        ..Config::default()
+    };
+    let mut log = Log::open(storage.clone(), config).unwrap();
+    for _ in 0..3 {
+        log.append(&[7; 10]).unwrap();
+    }
+    drop(log);
+    let mut log = Log::open(storage.clone(), config).unwrap();
+    let rolls = |log: &mut Log<Counting>| {
+        let before = (storage.syncs().0, log.segments().len());
+        while log.segments().len() == before.1 {
+            log.append(&[7; 10]).unwrap();
+        }
+        storage.syncs().0 - before.0
+    };
+    // The store being sealed, then the new store's header.
+    assert_eq!(rolls(&mut log), 2);
+    // Its header is known to be on the media: only the new header.
+    assert_eq!(rolls(&mut log), 1);
+}
