@@ -347,18 +347,12 @@ impl<F: StorageFile> Segment<F> {
         let (pos, max_ts) = if self.store.frame_end(entry.pos, self.base + keep).is_ok() {
             let max_ts = match keep {
                 0 => None,
-                k => Some(self.entry(k - 1)?.max_ts),
+                k => Some(self.running_max(k - 1)?),
             };
             (entry.pos, max_ts)
         } else {
-            self.walk_to(keep).ok_or_else(|| Error::Corrupt {
-                segment: self.base,
-                offset: Some(self.base + keep),
-                reason: alloc::format!(
-                    "index entry points to {} and the store's frames do not line up before it",
-                    entry.pos
-                ),
-            })?
+            self.walk_to(keep)
+                .ok_or_else(|| self.misaligned(keep, entry.pos))?
         };
         self.dirty = true;
         self.store.file.truncate(pos)?;
@@ -369,7 +363,8 @@ impl<F: StorageFile> Segment<F> {
     }
 
     /// The first offset whose record time is at least `ts`, if the segment
-    /// holds one. Binary search over the running maxima of the index.
+    /// holds one. Binary search over the running maxima of the index, each
+    /// one checked against its frame ([`Segment::running_max`]).
     pub fn offset_for_timestamp(&self, ts: u64) -> Result<Option<u64>> {
         if self.max_ts.is_none_or(|m| m < ts) {
             return Ok(None);
@@ -377,13 +372,52 @@ impl<F: StorageFile> Segment<F> {
         let (mut lo, mut hi) = (0, self.count);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if self.entry(mid)?.max_ts < ts {
+            if self.running_max(mid)? < ts {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
         Ok(Some(self.base + lo))
+    }
+
+    /// The largest timestamp of records `0..=i`: index entry `i`'s running
+    /// maximum when the entry checks (its frame header lies in the store and
+    /// holds the record's offset, and the maximum is the record's own
+    /// timestamp or, above it, the previous entry's maximum), else what
+    /// walking the store's frame headers finds, as `read` does for a torn
+    /// entry: a torn middle entry (see `FORMAT.md`) never sends the search
+    /// to the wrong record.
+    fn running_max(&self, i: u64) -> Result<u64> {
+        let entry = self.entry(i)?;
+        let offset = self.base + i;
+        if let Ok((header, _)) = self.store.frame_end(entry.pos, offset) {
+            let max = entry.max_ts;
+            let follows = max == header.timestamp
+                || (header.timestamp < max
+                    && i > 0
+                    && self.entry(i - 1).is_ok_and(|p| p.max_ts == max));
+            if follows {
+                return Ok(max);
+            }
+        }
+        let walked = self.walk_to(i).and_then(|(pos, before)| {
+            let (header, _) = self.store.frame_end(pos, offset).ok()?;
+            Some(before.map_or(header.timestamp, |m| m.max(header.timestamp)))
+        });
+        walked.ok_or_else(|| self.misaligned(i, entry.pos))
+    }
+
+    /// Record `i`'s index entry points to `pos`, which does not hold it,
+    /// and walking the store's frames does not reach it either.
+    fn misaligned(&self, i: u64, pos: u64) -> Error {
+        Error::Corrupt {
+            segment: self.base,
+            offset: Some(self.base + i),
+            reason: alloc::format!(
+                "index entry points to {pos} and the store's frames do not line up before it"
+            ),
+        }
     }
 
     /// Flushes both files.
@@ -896,6 +930,38 @@ mod tests {
             assert_eq!(segment.store.len(), HEADER_LEN + 2 * frame_len(10));
             assert_eq!((segment.count, segment.max_ts), (2, Some(9)));
             assert_eq!(&*segment.read(1).unwrap().payload, &[1; 10]);
+        }
+    }
+
+    #[test]
+    fn a_torn_middle_entry_never_misleads_a_lookup_by_time() {
+        // Times 5, 9, 7, 8: running maxima 5, 9, 9, 9.
+        let expected = |ts: u64| match ts {
+            0..=5 => Some(0),
+            6..=9 => Some(1),
+            _ => None,
+        };
+        for torn in 0..3u64 {
+            for (field, garbage) in [(8, 0), (8, 3), (8, u64::MAX), (0, 0), (0, 7)] {
+                let storage = MemoryStorage::new();
+                drop(filled(&storage, 0, &[5, 9, 7, 8]));
+                edit(&storage, &file_name(0, FileKind::Index), |b| {
+                    let at = entry_pos(torn) as usize + field;
+                    b[at..at + 8].copy_from_slice(&u64::to_le_bytes(garbage));
+                });
+                let (segment, _) = reopen(&storage, 0, true);
+                let mut segment = segment.unwrap();
+                for ts in 0..=10 {
+                    assert_eq!(
+                        segment.offset_for_timestamp(ts).unwrap(),
+                        expected(ts),
+                        "entry {torn}, bytes {field}.. = {garbage}, ts {ts}"
+                    );
+                }
+                // A cut after the torn entry keeps the true maximum.
+                segment.truncate(torn + 1).unwrap();
+                assert_eq!(segment.max_ts, Some([5, 9, 9][torn as usize]));
+            }
         }
     }
 
