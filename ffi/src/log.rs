@@ -191,8 +191,8 @@ fn undo_open(storage: FileStorage, fresh: bool, created_dirs: Option<PathBuf>) {
             }
         }
     }
-    if let Some(lock) = storage.lock().filter(|l| l.created()) {
-        let _ = lock.remove_file();
+    if storage.lock().is_some_and(|l| l.created()) {
+        let _ = storage.remove_lock_file();
     }
     let dir = storage.path().to_path_buf();
     drop(storage);
@@ -577,8 +577,8 @@ impl Log {
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner)
             .remove()?;
-        if let Some(lock) = storage.lock() {
-            lock.remove_file()?;
+        if storage.lock().is_some() {
+            storage.remove_lock_file()?;
         }
         Ok(())
     }

@@ -311,3 +311,36 @@ fn a_clean_close_is_marked_and_only_a_clean_close() {
     log.close().unwrap();
     assert!(closed_cleanly(&dir));
 }
+
+#[test]
+fn a_moved_directory_keeps_its_writer_away_from_what_takes_its_old_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old = tmp.path().join("log");
+    let moved = tmp.path().join("moved");
+    let log = Log::open(&old, small()).unwrap();
+    fill(&log, 0, 400);
+    let oldest = files(&old)
+        .into_iter()
+        .find(|(n, _)| n.ends_with(".store"))
+        .unwrap()
+        .0;
+    std::fs::rename(&old, &moved).unwrap();
+    // Another directory at the old path, holding files with the log's names.
+    std::fs::create_dir(&old).unwrap();
+    for name in [oldest.as_str(), "LOCK"] {
+        std::fs::write(old.join(name), b"not yours").unwrap();
+    }
+    // Retention lists and removes in the directory the writer holds.
+    let removed = log.truncate(100).unwrap();
+    assert!(removed.segments > 0);
+    assert!(!moved.join(&oldest).exists());
+    log.reset().unwrap();
+    assert_eq!(log.append(b"again").unwrap(), 0);
+    log.remove().unwrap();
+    assert!(files(&moved).is_empty(), "{:?}", files(&moved));
+    assert_eq!(
+        files(&old),
+        [(oldest, 9), ("LOCK".to_string(), 9)],
+        "the other directory's files were touched"
+    );
+}

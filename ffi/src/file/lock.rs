@@ -29,7 +29,7 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Read;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use dislog_core::{StorageError, StorageErrorKind};
@@ -158,7 +158,6 @@ fn still_at(file: &File, path: &Path) -> Result<bool, StorageError> {
 #[derive(Debug)]
 pub(crate) struct DirLock {
     file: File,
-    path: PathBuf,
     created: bool,
     /// What the previous holder left in the file.
     previous: Marker,
@@ -188,23 +187,22 @@ impl DirLock {
     /// One attempt of [`DirLock::acquire`]: `None` when the file locked was
     /// no longer the one at `path` (see the module docs).
     fn try_acquire(dir: &Path, path: &Path) -> Result<Option<Self>, StorageError> {
-        let path = path.to_path_buf();
         let mut options = OpenOptions::new();
         options.read(true).write(true);
         // The lock file usually exists: open it first (one system call
         // where an exclusive create that fails costs two), and create it
         // only when that fails.
-        let (mut file, created) = match options.open(&path) {
+        let (mut file, created) = match options.open(path) {
             Ok(file) => (file, false),
-            Err(_) => match options.clone().create_new(true).open(&path) {
+            Err(_) => match options.clone().create_new(true).open(path) {
                 Ok(file) => (file, true),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => (
                     options
-                        .open(&path)
-                        .map_err(|e| io_error(e, "opening lock file", &path))?,
+                        .open(path)
+                        .map_err(|e| io_error(e, "opening lock file", path))?,
                     false,
                 ),
-                Err(e) => return Err(io_error(e, "creating lock file", &path)),
+                Err(e) => return Err(io_error(e, "creating lock file", path)),
             },
         };
         match file.try_lock() {
@@ -223,9 +221,9 @@ impl DirLock {
                     format!("{}{by}", dir.display()),
                 ));
             }
-            Err(TryLockError::Error(e)) => return Err(io_error(e, "locking", &path)),
+            Err(TryLockError::Error(e)) => return Err(io_error(e, "locking", path)),
         }
-        if !still_at(&file, &path)? {
+        if !still_at(&file, path)? {
             return Ok(None);
         }
         // What the previous holder left: `clean` after a clean close, its
@@ -249,7 +247,6 @@ impl DirLock {
         }
         Ok(Some(Self {
             file,
-            path,
             created,
             previous,
         }))
@@ -287,15 +284,6 @@ impl DirLock {
     /// Whether this open created the lock file (so a failed open removes it).
     pub fn created(&self) -> bool {
         self.created
-    }
-
-    /// Deletes the lock file while still holding the lock.
-    pub fn remove_file(&self) -> Result<(), StorageError> {
-        match std::fs::remove_file(&self.path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_error(e, "removing lock file", &self.path)),
-        }
     }
 }
 

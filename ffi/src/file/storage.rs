@@ -14,7 +14,7 @@ use dislog_core::{parse_file_name, FileHint, FileKind, Storage, StorageError, St
 use super::buffered::{BufferedFile, Mode};
 use super::error::io_error;
 use super::handle::FileHandle;
-use super::lock::{written_this_boot, DirLock};
+use super::lock::{written_this_boot, DirLock, LOCK_FILE};
 
 /// What a read-only storage pretends happened to a name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -228,6 +228,12 @@ impl FileStorage {
         self.shared.lock.as_ref()
     }
 
+    /// Deletes the lock file while still holding the lock: in the
+    /// directory held open, like every removal (see [`Storage::remove`]).
+    pub(crate) fn remove_lock_file(&self) -> Result<(), StorageError> {
+        self.remove(LOCK_FILE)
+    }
+
     /// Opens the plain file `name` (at `path`) of a writer for reading and
     /// writing, created empty when `create`. Relative to the directory's
     /// descriptor, the one the lock was taken in: the kernel then looks up
@@ -270,10 +276,23 @@ impl FileStorage {
     }
 
     /// The names in the directory (UTF-8 ones: others are not ours, the
-    /// log ignores them), as the file system lists them.
+    /// log ignores them), as the file system lists them. A writer lists the
+    /// directory it holds open (and locked), not whatever its path names
+    /// now: were the directory renamed, the path could name another log.
     fn read_names(&self) -> Result<Vec<String>, StorageError> {
         let dir = &self.shared.dir;
         let mut names = Vec::new();
+        if let Some(dir_file) = &self.shared.dir_file {
+            let listing = |e: Errno| io_error(e.into(), "listing", dir);
+            for entry in rustix::fs::Dir::read_from(dir_file).map_err(listing)? {
+                let entry = entry.map_err(listing)?;
+                match entry.file_name().to_str() {
+                    Ok("." | "..") | Err(_) => {}
+                    Ok(name) => names.push(name.to_owned()),
+                }
+            }
+            return Ok(names);
+        }
         for entry in fs::read_dir(dir).map_err(|e| io_error(e, "listing", dir))? {
             let entry = entry.map_err(|e| io_error(e, "listing", dir))?;
             if let Ok(name) = entry.file_name().into_string() {
@@ -463,7 +482,18 @@ impl Storage for FileStorage {
             self.shadows(|table| table.insert(name.to_owned(), Shadow::Removed));
             return Ok(());
         }
-        match fs::remove_file(&path) {
+        // Relative to the directory held open, as `open_rw` and the
+        // listing are: never a file of another directory now at the path.
+        let removed = match &self.shared.dir_file {
+            Some(dir) => loop {
+                match rustix::fs::unlinkat(dir, name, rustix::fs::AtFlags::empty()) {
+                    Err(Errno::INTR) => {}
+                    done => break done.map_err(std::io::Error::from),
+                }
+            },
+            None => fs::remove_file(&path),
+        };
+        match removed {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io_error(e, "removing", &path)),
