@@ -715,6 +715,12 @@ impl<S: Storage> Log<S> {
         self.writable()?;
         let started_ms = (self.config.clock)();
         let unsynced_bytes = self.unsynced_bytes;
+        let headers = self
+            .segments
+            .iter()
+            .filter(|s| s.dirty && !s.header_synced)
+            .map(|s| s.base)
+            .collect();
         let handed = self.hand_out_syncers();
         let files = match self.guard(handed)? {
             Some(files) => files,
@@ -731,6 +737,7 @@ impl<S: Storage> Log<S> {
             started_ms,
             next: self.next_offset(),
             rewinds: self.rewinds,
+            headers,
         })
     }
 
@@ -738,6 +745,9 @@ impl<S: Storage> Log<S> {
     /// any failed write does: what is durable is unknown).
     pub fn finish_sync(&mut self, job: SyncJob, outcome: Result<()>) -> Result<()> {
         self.guard(outcome)?;
+        for segment in &mut self.segments {
+            segment.header_synced |= job.headers.contains(&segment.base);
+        }
         self.unsynced_bytes = self.unsynced_bytes.saturating_sub(job.unsynced_bytes);
         self.last_sync_ms = self.last_sync_ms.max(job.started_ms);
         if job.rewinds == self.rewinds {

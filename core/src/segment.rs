@@ -439,6 +439,7 @@ impl<F: StorageFile> Segment<F> {
     pub fn sync(&mut self) -> Result<()> {
         if self.dirty {
             self.store.file.sync()?;
+            self.header_synced = true;
             self.index.file.sync()?;
             self.dirty = false;
         }

@@ -32,6 +32,9 @@ pub struct SyncJob {
     pub(crate) next: u64,
     /// The log's count of rewinds (suffix truncations, resets) then.
     pub(crate) rewinds: u64,
+    /// Bases of the segments among `files` whose store header was not yet
+    /// known to be on the media: it is once the job has run.
+    pub(crate) headers: Vec<u64>,
 }
 
 impl core::fmt::Debug for SyncJob {

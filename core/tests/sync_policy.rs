@@ -250,4 +250,9 @@ fn after_an_unclean_open_the_first_roll_syncs_the_store_it_seals() {
     assert_eq!(rolls(&mut log), 2);
     // Its header is known to be on the media: only the new header.
     assert_eq!(rolls(&mut log), 1);
+    drop(log);
+    // A sync after the unclean open puts every header on the media too.
+    let mut log = Log::open(storage.clone(), config).unwrap();
+    log.sync().unwrap();
+    assert_eq!(rolls(&mut log), 1);
 }

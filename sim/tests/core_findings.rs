@@ -309,3 +309,38 @@ fn a_torn_middle_index_entry_reads_as_iteration_does() {
         assert_eq!(log.offset_for_timestamp(0).unwrap(), Some(0));
     }
 }
+
+/// Finding 11 (fixed): after an unclean shutdown a segment's store header
+/// may be only in the page cache (a sync that failed before it), so the
+/// roll that seals the segment syncs its store before the next segment is
+/// created; once a sync since the open has covered it, the roll does not.
+#[test]
+fn a_roll_after_an_unclean_open_syncs_the_store_it_seals_unless_a_sync_did() {
+    let syncs_of_first_store = |sync_first: bool| {
+        let storage = SimStorage::new(11);
+        let mut log = Log::open(storage.clone(), tiny()).unwrap();
+        log.append(&[1; 10]).unwrap();
+        drop(log); // unclean: the next open cannot know the header is durable
+        let mut log = Log::open(storage.clone(), tiny()).unwrap();
+        if sync_first {
+            log.sync().unwrap();
+        }
+        storage.start_trace();
+        while log.segments().len() == 1 {
+            log.append(&[2; 10]).unwrap();
+        }
+        let store = file_name(0, FileKind::Store);
+        let trace = storage.trace();
+        let created = trace
+            .iter()
+            .position(|l| l.contains("Create"))
+            .expect("the roll created a segment");
+        trace[..created]
+            .iter()
+            .filter(|l| l.contains("Sync") && l.ends_with(&store))
+            .count()
+    };
+    assert_eq!(syncs_of_first_store(false), 1);
+    // `sync` runs through the files' syncers here (a `SyncJob`).
+    assert_eq!(syncs_of_first_store(true), 0);
+}
