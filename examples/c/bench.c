@@ -1,6 +1,7 @@
 /*
  * A rough throughput measurement of the C API (not a test; not run by CI):
- * single appends, batches, copying reads, zero-copy views, iteration.
+ * single appends, batches, copying reads, zero-copy views, multi-gets,
+ * iteration.
  *
  *   cargo build -p dislog --release
  *   gcc -O2 -std=c99 -Iinclude examples/c/bench.c target/release/libdislog.a -lpthread -ldl -lm -o bench
@@ -78,6 +79,21 @@ int main(int argc, char **argv) {
         dislog_view_free(view);
     }
     report("read_view (zero-copy)", now() - t, n, size);
+
+    uint64_t offsets[BATCH];
+    dislog_record records[BATCH];
+    dislog_status statuses[BATCH];
+    t = now();
+    for (long i = 0; i + BATCH <= n; i += BATCH) {
+        for (int k = 0; k < BATCH; k++) offsets[k] = (uint64_t)(i + k);
+        check(dislog_read_many(log, offsets, BATCH, records, statuses, &view), "read_many");
+        for (int k = 0; k < BATCH; k++) {
+            check(statuses[k], "read_many record");
+            sum += records[k].data[0];
+        }
+        dislog_view_free(view);
+    }
+    report("read_many (zero-copy, 1000)", now() - t, n / BATCH * BATCH, size);
 
     dislog_iter *it = NULL;
     bool has = true;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::Log;
 
-use super::boundary::{arg_mut, arg_out, put, run, run_quiet, Failure};
+use super::boundary::{arg_mut, arg_out, put, run, run_quiet};
 use super::handle::{dislog_t, use_handle};
 use super::status::dislog_status;
 use super::view::{check_not_held, dislog_record};
@@ -93,16 +93,13 @@ pub unsafe extern "C" fn dislog_iter_next(
             if iter.next == engine.next_offset() {
                 None
             } else {
-                let found = engine.iter(iter.next)?.next();
-                match found {
-                    None => None,
-                    Some(Err(e)) => return Err(Failure::from(e)),
-                    Some(Ok(record)) => {
-                        iter.buf.clear();
-                        iter.buf.extend_from_slice(&record.payload);
-                        Some((record.offset, record.timestamp))
-                    }
-                }
+                // One record by offset, as an iterator started there would
+                // yield it (a torn index entry is looked up through the
+                // store's frames either way), without building one per call.
+                let record = engine.read(iter.next)?;
+                iter.buf.clear();
+                iter.buf.extend_from_slice(&record.payload);
+                Some((record.offset, record.timestamp))
             }
         };
         match next {
