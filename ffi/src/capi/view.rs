@@ -93,16 +93,32 @@ impl dislog_record {
 pub struct dislog_view {
     // Field order is drop order: the records borrow from the guard, the
     // guard from the engine inside the `Log` that `log` keeps alive.
-    records: Vec<Record<'static>>,
+    records: Held,
     _guard: RwLockReadGuard<'static, Engine<FileStorage>>,
     log: Arc<Log>,
+}
+
+/// The records a view keeps: one (`dislog_read_view`, no allocation for
+/// it) or many (`dislog_read_many`).
+enum Held {
+    One(Record<'static>),
+    Many(Vec<Record<'static>>),
+}
+
+impl Held {
+    fn records(&self) -> &[Record<'static>] {
+        match self {
+            Held::One(record) => std::slice::from_ref(record),
+            Held::Many(records) => records,
+        }
+    }
 }
 
 impl dislog_view {
     /// Takes `log`'s read lock and keeps what `read` reads under it.
     fn open(
         log: &Arc<Log>,
-        read: impl FnOnce(&'static Engine<FileStorage>) -> Result<Vec<Record<'static>>, Failure>,
+        read: impl FnOnce(&'static Engine<FileStorage>) -> Result<Held, Failure>,
     ) -> Result<Box<Self>, Failure> {
         let log = Arc::clone(log);
         let guard: RwLockReadGuard<'_, Engine<FileStorage>> = log.reader();
@@ -162,11 +178,11 @@ pub unsafe extern "C" fn dislog_read_view(
         let handle = unsafe { use_handle(log) }?;
         let record_out = arg_out(record_out, "record_out")?;
         let view_out = arg_out(view_out, "view_out")?;
-        let view = dislog_view::open(&handle.log, |engine| Ok(vec![engine.read(offset)?]))?;
+        let view = dislog_view::open(&handle.log, |engine| Ok(Held::One(engine.read(offset)?)))?;
         // SAFETY: both checked non-NULL and writable by the caller's contract
         // (the view holds exactly the one record read).
         unsafe {
-            for record in &view.records {
+            for record in view.records.records() {
                 put(record_out, dislog_record::of(record));
             }
             hand_out(view, view_out);
@@ -238,9 +254,9 @@ pub unsafe extern "C" fn dislog_read_many(
                     statuses.push(e.code().into());
                 }
             });
-            Ok(records)
+            Ok(Held::Many(records))
         })?;
-        for (i, (record, status)) in view.records.iter().zip(&statuses).enumerate() {
+        for (i, (record, status)) in view.records.records().iter().zip(&statuses).enumerate() {
             // SAFETY: both arrays are non-NULL (checked above, as `count` >
             // 0 when there are records) and valid for `count` writes by the
             // caller's contract; `i < count`.
