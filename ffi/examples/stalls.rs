@@ -11,7 +11,11 @@
 //! over 1 ms, and the time spent in those over 100 µs. Then, under
 //! `SyncPolicy::EveryAppend` (each append durable before it returns), the
 //! appends per second of 1 and of 4 threads appending for 500 ms, which
-//! share syncs (a group commit).
+//! share syncs (a group commit). Last, the longest append until the first
+//! roll after an unclean reopen (a log of 64 MiB segments dropped with
+//! `records / 2` records unsynced, reopened), with and without a `sync()`
+//! right after the open: that roll syncs the store it seals unless a sync
+//! since the open did.
 //!
 //! `cargo run -p dislog --release --example stalls -- [records] [runs] [parent dir]`
 //! (defaults: 1,000,000 records; 3 runs; logs under `target/`, a real disk
@@ -125,6 +129,34 @@ fn every_append(dir: &std::path::Path, threads: usize) -> f64 {
     rate
 }
 
+/// The longest append until the first roll after an unclean reopen of a
+/// log left with `records` unsynced records, a `sync()` after the open or
+/// not.
+fn first_roll(dir: &std::path::Path, records: u64, sync_first: bool) -> Duration {
+    let config = Config {
+        max_store_bytes: 64 << 20,
+        ..Config::default()
+    };
+    let log = Log::open(dir, config).unwrap();
+    for _ in 0..records {
+        log.append(&[0x7e; 100]).unwrap();
+    }
+    drop(log);
+    let log = Log::open(dir, config).unwrap();
+    if sync_first {
+        log.sync().unwrap();
+    }
+    let segments = log.segments().len();
+    let mut longest = Duration::ZERO;
+    while log.segments().len() == segments {
+        let start = Instant::now();
+        log.append(&[0x7e; 100]).unwrap();
+        longest = longest.max(start.elapsed());
+    }
+    log.close().unwrap();
+    longest
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let records: u64 = args
@@ -161,6 +193,15 @@ fn main() {
             println!(
                 "run {run}: EveryAppend, {threads} thread(s): {:.0} appends/s",
                 every_append(tmp.path(), threads)
+            );
+        }
+        for sync_first in [false, true] {
+            let tmp = tempfile::tempdir_in(&parent).expect("temporary directory");
+            let longest = first_roll(tmp.path(), records / 2, sync_first);
+            let how = if sync_first { "after a sync" } else { "no sync first" };
+            println!(
+                "run {run}: first roll after an unclean reopen, {how}: longest append {:.2} ms",
+                ms(longest)
             );
         }
     }
