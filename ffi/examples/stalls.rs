@@ -198,7 +198,11 @@ fn main() {
         for sync_first in [false, true] {
             let tmp = tempfile::tempdir_in(&parent).expect("temporary directory");
             let longest = first_roll(tmp.path(), records / 2, sync_first);
-            let how = if sync_first { "after a sync" } else { "no sync first" };
+            let how = if sync_first {
+                "after a sync"
+            } else {
+                "no sync first"
+            };
             println!(
                 "run {run}: first roll after an unclean reopen, {how}: longest append {:.2} ms",
                 ms(longest)
