@@ -258,13 +258,8 @@ impl FileStorage {
             | FileMode::WGRP
             | FileMode::ROTH
             | FileMode::WOTH;
-        loop {
-            match rustix::fs::openat(dir, name, flags, mode) {
-                Ok(fd) => return Ok(File::from(fd)),
-                Err(Errno::INTR) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let fd = rustix::io::retry_on_intr(|| rustix::fs::openat(dir, name, flags, mode))?;
+        Ok(File::from(fd))
     }
 
     /// The listing kept for the next [`Storage::list`].
@@ -485,12 +480,10 @@ impl Storage for FileStorage {
         // Relative to the directory held open, as `open_rw` and the
         // listing are: never a file of another directory now at the path.
         let removed = match &self.shared.dir_file {
-            Some(dir) => loop {
-                match rustix::fs::unlinkat(dir, name, rustix::fs::AtFlags::empty()) {
-                    Err(Errno::INTR) => {}
-                    done => break done.map_err(std::io::Error::from),
-                }
-            },
+            Some(dir) => rustix::io::retry_on_intr(|| {
+                rustix::fs::unlinkat(dir, name, rustix::fs::AtFlags::empty())
+            })
+            .map_err(std::io::Error::from),
             None => fs::remove_file(&path),
         };
         match removed {
