@@ -14,6 +14,14 @@
 //! join their results with a table that advances a CRC register over a
 //! block of zero bytes: the register update is linear, so
 //! `update(r, a ‖ b) = zeros(update(r, a), |b|) ^ update(0, b)`.
+//!
+//! With `std` on x86-64, inputs of 256 bytes and more go to the `crc-fast`
+//! crate instead, which folds them with carry-less multiplication
+//! (`pclmulqdq`, 512-bit `vpclmulqdq` where the CPU has it) beside the
+//! `crc32` instruction: 51 ns for 4 KiB against 185 ns here, 22 against
+//! 51 ns for 1 KiB, 16 against 18 ns for 256 bytes (on the 2-core
+//! development VM, an Intel Xeon with AVX-512). Its feature detection
+//! needs `std`.
 
 /// Which checksum a file's frames (and a snapshot) carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -327,10 +335,32 @@ mod hw {
         u64::from_le_bytes(w)
     }
 
-    /// Advances the register over `bytes` with the `crc32` instruction:
-    /// three streams per block of `3 * BLOCK` bytes, then one stream.
+    /// Inputs from which [`update`] hands over to `crc-fast` (with `std`).
+    #[cfg(feature = "std")]
+    pub const LONG: usize = 256;
+
+    /// Advances the register over `bytes` with `crc-fast` (see the module
+    /// docs), whose state for CRC-32C is the register itself.
+    #[cfg(feature = "std")]
+    #[inline(never)]
+    fn update_long(reg: u32, bytes: &[u8]) -> u32 {
+        use crc_fast::{CrcAlgorithm, Digest};
+        let mut digest = Digest::new_with_init_state(CrcAlgorithm::Crc32Iscsi, u64::from(reg));
+        digest.update(bytes);
+        // The state of a 32-bit CRC fits in its low 32 bits.
+        digest.get_state() as u32
+    }
+
+    /// Advances the register over `bytes`: with `crc-fast` from
+    /// [`LONG`] bytes on (with `std`); otherwise with the `crc32`
+    /// instruction, three streams per block of `3 * BLOCK` bytes, then one
+    /// stream.
     #[target_feature(enable = "sse4.2")]
     pub fn update(reg: u32, bytes: &[u8]) -> u32 {
+        #[cfg(feature = "std")]
+        if bytes.len() >= LONG {
+            return update_long(reg, bytes);
+        }
         let mut reg = reg;
         let mut rest = bytes;
         while let Some((block, tail)) = rest.split_at_checked(3 * BLOCK) {
@@ -398,6 +428,10 @@ mod hw {
     /// apply).
     #[target_feature(enable = "sse4.2")]
     pub fn update3(regs: [u32; 3], bytes: [&[u8]; 3]) -> [u32; 3] {
+        #[cfg(feature = "std")]
+        if bytes.iter().any(|b| b.len() >= LONG) {
+            return [0, 1, 2].map(|i| update(regs[i], bytes[i]));
+        }
         let common = bytes.iter().map(|b| b.len() / 8).min().unwrap_or(0);
         let [a, b, c] = bytes.map(|b| b.split_at(8 * common));
         let (mut r0, mut r1, mut r2) = (u64::from(regs[0]), u64::from(regs[1]), u64::from(regs[2]));
@@ -446,7 +480,9 @@ mod tests {
         let bytes: Vec<u8> = (0..4 * 3 * BLOCK + 40)
             .map(|i| (i * 131 % 251) as u8)
             .collect();
+        // And around 256 bytes, where inputs go to `crc-fast` (with `std`).
         let lengths = (0..80)
+            .chain(250..262)
             .chain(3 * BLOCK - 9..3 * BLOCK + 9)
             .chain([2 * 3 * BLOCK + 17, bytes.len() - 5]);
         // Miri interprets each bit step: the short lengths and two long ones.
