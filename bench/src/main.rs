@@ -60,6 +60,10 @@ fn parse() -> BenchResult<Options> {
 fn main() -> ExitCode {
     match parse().and_then(|options| {
         std::fs::create_dir_all(&options.dir)?;
+        let warning = report::page_reporting_warning();
+        if let Some(w) = &warning {
+            eprintln!("{w}");
+        }
         let mut engines: Vec<Box<dyn Engine>> = vec![
             Box::new(Dislog::default()),
             Box::new(Baseline::default()),
@@ -70,7 +74,11 @@ fn main() -> ExitCode {
             "dislog-bench: {} records of 100 B, {} of 4 KiB, {} random reads; median of {} runs ({} reopens)",
             options.records, options.big_records, options.reads, options.runs, options.reopens
         );
-        println!("machine: {}\n", report::machine(&options.dir));
+        println!("machine: {}", report::machine(&options.dir));
+        if let Some(w) = &warning {
+            println!("{w}");
+        }
+        println!();
         print!("{}", report::table(&results));
         std::fs::remove_dir_all(&options.dir)?;
         Ok(())
