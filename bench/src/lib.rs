@@ -11,6 +11,7 @@ pub mod measure;
 pub mod payload;
 pub mod report;
 pub mod workloads;
+pub mod write_floor;
 
 /// Every fallible step of the harness.
 pub type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;

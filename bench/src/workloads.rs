@@ -186,6 +186,7 @@ pub fn run(
     results.volume.insert(Workload::W2Append, (nb, nb * 4096));
 
     let mut floors = Vec::new();
+    let mut write_floors = Vec::new();
     let mut multi_gets: Vec<(&str, Duration)> = Vec::new();
     for run in 1..=options.runs {
         for (e, engine) in engines.iter_mut().enumerate() {
@@ -269,6 +270,8 @@ pub fn run(
             engine.close()?;
             std::fs::remove_dir_all(&dir)?;
         }
+        progress(&format!("run {run}/{}: write floor", options.runs));
+        write_floors.push(crate::write_floor::page_cache_writes(&options.dir, n)?);
     }
 
     let engines_with_multi_get: Vec<&str> = {
@@ -303,6 +306,29 @@ pub fn run(
             median(&pick(|f| f.overlapped)).as_nanos(),
             median(&pick(|f| f.whole)).as_nanos(),
             floors.len()
+        ));
+    }
+    if !write_floors.is_empty() {
+        let pick = |f: fn(&crate::write_floor::WriteFloor) -> Duration| -> Duration {
+            median(&write_floors.iter().map(f).collect::<Vec<_>>())
+        };
+        let per_record = |t: Duration| t.as_secs_f64() * 1e9 / n as f64;
+        let (dislog, baseline) = (
+            per_record(pick(|f| f.dislog)),
+            per_record(pick(|f| f.baseline)),
+        );
+        results.notes.push(format!(
+            "W1 write floor (bench/src/write_floor.rs): the kernel's part alone, a filled 256 KiB \
+             buffer written to a new file until it holds {} bytes a record (dislog's frame and \
+             index entry of a 100-byte record): {:.1} ns a record ({:.2} M/s); {} bytes a record \
+             (the baseline's): {:.1} ns ({:.2} M/s) (medians of {} runs)",
+            crate::write_floor::DISLOG_BYTES,
+            dislog,
+            1e3 / dislog,
+            crate::write_floor::BASELINE_BYTES,
+            baseline,
+            1e3 / baseline,
+            write_floors.len()
         ));
     }
     for (e, engine) in engines.iter_mut().enumerate() {
