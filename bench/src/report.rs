@@ -157,7 +157,8 @@ fn reporting_warning(order: &str) -> Option<String> {
              pages it gives back fault on the host when used again, which can slow the \
              workloads that write several-fold, one engine more than another. For figures to \
              compare, run with it off (as root: echo {} > {PAGE_REPORTING_ORDER}; put {order} \
-             back afterwards)",
+             back afterwards), once the free memory has been touched with it off (pages the \
+             host already took stay cold until then)",
             MAX_PAGE_ORDER + 1
         )
     })
