@@ -140,9 +140,10 @@ const MAX_PAGE_ORDER: u32 = 10;
 /// 4 KiB page against 1.5 µs for the next touch (a C loop on the 2-core
 /// development VM). The page cache soon runs on such pages, and a workload
 /// that gets them runs several times slower than one that reuses pages
-/// freed a moment before: on that VM, dislog's W1 ran at 3–7 M/s with
-/// reporting on and 10.1–10.7 M/s with it off, where the baseline's W1
-/// ran at 21–30 M/s either way.
+/// freed a moment before: on that VM, dislog's W1 ran at 3.0–6.8 M/s in
+/// six runs with reporting on and at 10.1–11.3 M/s in six with it off and
+/// the free memory touched once, where the baseline's W1 ran at 21–36 M/s
+/// either way.
 pub fn page_reporting_warning() -> Option<String> {
     let order = std::fs::read_to_string(PAGE_REPORTING_ORDER).ok()?;
     reporting_warning(&order)
