@@ -2,8 +2,8 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Condvar, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use dislog_core::{
@@ -13,42 +13,50 @@ use dislog_core::{
 
 use crate::file::FileStorage;
 
-/// The end of the log as seen by [`Log::wait_for`], fed by core's append hook.
+/// Where [`Log::wait_for`] sleeps until an append wakes it.
 ///
-/// The hook runs on every append, so its common case (nobody waiting) is
-/// two atomic operations: it stores the new next offset, and only when
-/// `waiters` is non-zero takes the mutex and wakes the condvar. A waiter
-/// registers in `waiters` *before* it checks `next` under the mutex; with
-/// sequentially consistent operations on both sides, either the appender
-/// sees the waiter and wakes it (after the waiter is asleep, since the
-/// waiter holds the mutex from its check until it sleeps), or the waiter
-/// sees the new offset. No wake-up is lost, and nothing polls.
-#[derive(Debug)]
+/// A waiter reads the log's next offset itself (under the read lock), so an
+/// append stores nothing for it: after the write lock is released, the
+/// appender reads `waiters` and only when it is non-zero takes the mutex and
+/// wakes the condvar. A waiter registers in `waiters` (a sequentially
+/// consistent read-modify-write) *before* it reads the next offset under
+/// the mutex. Either its read lock came after the appender's write lock was
+/// released, and it sees the record; or its read unlock came before the
+/// appender's write lock was taken, which then synchronises with it, and the
+/// appender's read of `waiters` sees the registration and wakes the waiter
+/// (after the waiter is asleep, since the waiter holds the mutex from its
+/// check until it sleeps). No wake-up is lost, and nothing polls. The
+/// appender never holds the write lock while it takes the mutex, and the
+/// waiter takes the read lock while it holds the mutex: one order, no
+/// deadlock.
+#[derive(Debug, Default)]
 struct Tail {
-    next: AtomicU64,
     waiters: AtomicUsize,
     lock: Mutex<()>,
     cond: Condvar,
 }
 
 impl Tail {
-    fn advance(&self, next: u64) {
-        self.next.store(next, SeqCst);
+    /// After a write, with the write lock released: wakes the waiters, if
+    /// any.
+    fn wake(&self) {
         if self.waiters.load(SeqCst) > 0 {
             let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
             self.cond.notify_all();
         }
     }
 
-    fn wait_for(&self, offset: u64, timeout: Duration) -> bool {
-        if self.next.load(SeqCst) > offset {
+    /// Waits until `next()` (the log's next offset, read under its read
+    /// lock) is above `offset` or `timeout` passes.
+    fn wait_for(&self, offset: u64, timeout: Duration, next: impl Fn() -> u64) -> bool {
+        if next() > offset {
             return true;
         }
         let deadline = Instant::now().checked_add(timeout);
         let mut guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
         self.waiters.fetch_add(1, SeqCst);
         let found = loop {
-            if self.next.load(SeqCst) > offset {
+            if next() > offset {
                 break true;
             }
             guard = match deadline {
@@ -156,7 +164,7 @@ impl Drop for Turn<'_> {
 #[derive(Debug)]
 pub struct Log {
     inner: RwLock<dislog_core::Log<FileStorage>>,
-    tail: Arc<Tail>,
+    tail: Tail,
     storage: FileStorage,
     /// Held by a removal of segments from the time it takes them out of the
     /// log until their files are gone, and by a suffix truncation or a
@@ -294,18 +302,10 @@ impl Log {
     }
 
     fn wrap(mut log: dislog_core::Log<FileStorage>, storage: FileStorage) -> Self {
-        let tail = Arc::new(Tail {
-            next: AtomicU64::new(log.next_offset()),
-            waiters: AtomicUsize::new(0),
-            lock: Mutex::new(()),
-            cond: Condvar::new(),
-        });
-        let hook_tail = Arc::clone(&tail);
-        log.set_append_hook(Some(Box::new(move |next| hook_tail.advance(next))));
         log.defer_policy_syncs();
         Self {
             inner: RwLock::new(log),
-            tail,
+            tail: Tail::default(),
             storage,
             removal: Mutex::new(()),
             syncing: SyncTurn::default(),
@@ -364,6 +364,8 @@ impl Log {
             let due = log.take_due_sync().then(|| log.next_offset());
             (offset, due)
         };
+        // The write lock is released: see `Tail`.
+        self.tail.wake();
         if let Some(end) = due {
             self.sync_through(end)?;
         }
@@ -489,7 +491,7 @@ impl Log {
     /// it exists. Woken by appends, never polls, holds no lock of the log
     /// while it waits. `Duration::MAX` waits without limit.
     pub fn wait_for(&self, offset: u64, timeout: Duration) -> Result<bool> {
-        Ok(self.tail.wait_for(offset, timeout))
+        Ok(self.tail.wait_for(offset, timeout, || self.next_offset()))
     }
 
     /// Hands buffered appends to the operating system (survives a crash of
