@@ -314,7 +314,8 @@ impl Log {
 
     /// Shared access to the engine, for zero-copy iteration:
     /// `log.reader().iter(from)?`. Writers wait while the guard lives: keep
-    /// it short.
+    /// it short, and take no other lock of this log ([`Log::wait_for`] or
+    /// another call) while it lives.
     pub fn reader(&self) -> RwLockReadGuard<'_, dislog_core::Log<FileStorage>> {
         self.inner.read().unwrap_or_else(PoisonError::into_inner)
     }
@@ -489,7 +490,11 @@ impl Log {
     /// Blocks until a record with offset `offset` or later exists (that is,
     /// [`Log::next_offset`] `> offset`) or `timeout` passes; returns whether
     /// it exists. Woken by appends, never polls, holds no lock of the log
-    /// while it waits. `Duration::MAX` waits without limit.
+    /// while it waits (it takes the read lock for each check, as
+    /// [`Log::next_offset`] does: never call it while this thread holds a
+    /// [`Log::reader`] guard, which would keep the append it waits for out,
+    /// and could block the check itself behind a waiting writer).
+    /// `Duration::MAX` waits without limit.
     pub fn wait_for(&self, offset: u64, timeout: Duration) -> Result<bool> {
         Ok(self.tail.wait_for(offset, timeout, || self.next_offset()))
     }
