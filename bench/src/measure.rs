@@ -23,6 +23,11 @@ pub fn median(samples: &[Duration]) -> Duration {
     }
 }
 
+/// The median of `field` over `items` (one per run).
+pub fn median_of<T>(items: &[T], field: impl Fn(&T) -> Duration) -> Duration {
+    median(&items.iter().map(field).collect::<Vec<_>>())
+}
+
 /// A field of `/proc/self/status` in KiB (`VmHWM`, `RssAnon`, ...), where
 /// the system has it.
 pub fn proc_status_kib(field: &str) -> Option<u64> {
@@ -46,6 +51,9 @@ mod tests {
             Duration::from_micros(2500)
         );
         assert_eq!(median(&[]), Duration::ZERO);
+        let runs = [(ms(9), ms(1)), (ms(2), ms(7)), (ms(5), ms(4))];
+        assert_eq!(median_of(&runs, |r| r.0), ms(5));
+        assert_eq!(median_of(&runs, |r| r.1), ms(4));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::engines::Engine;
-use crate::measure::{median, proc_status_kib, timed};
+use crate::measure::{median, median_of, proc_status_kib, timed};
 use crate::payload::{random_offsets, Payloads};
 use crate::BenchResult;
 
@@ -294,28 +294,22 @@ pub fn run(
         ));
     }
     if !floors.is_empty() {
-        let pick = |f: fn(&crate::floor::Floor) -> Duration| -> Vec<Duration> {
-            floors.iter().map(f).collect()
-        };
         results.notes.push(format!(
             "W4 floor (bench/src/floor.rs): two dependent 8-byte loads per read (the index entry, then \
              the frame it points to) from dislog's W4 files, mapped, no lock, no checksum: {} ns one \
              read at a time, {} ns when reads overlap, {} ns when they overlap and each loads its \
              whole frame, as a checksum must (medians of {} runs)",
-            median(&pick(|f| f.serial)).as_nanos(),
-            median(&pick(|f| f.overlapped)).as_nanos(),
-            median(&pick(|f| f.whole)).as_nanos(),
+            median_of(&floors, |f| f.serial).as_nanos(),
+            median_of(&floors, |f| f.overlapped).as_nanos(),
+            median_of(&floors, |f| f.whole).as_nanos(),
             floors.len()
         ));
     }
     if !write_floors.is_empty() {
-        let pick = |f: fn(&crate::write_floor::WriteFloor) -> Duration| -> Duration {
-            median(&write_floors.iter().map(f).collect::<Vec<_>>())
-        };
         let per_record = |t: Duration| t.as_secs_f64() * 1e9 / n as f64;
         let (dislog, baseline) = (
-            per_record(pick(|f| f.dislog)),
-            per_record(pick(|f| f.baseline)),
+            per_record(median_of(&write_floors, |f| f.dislog)),
+            per_record(median_of(&write_floors, |f| f.baseline)),
         );
         results.notes.push(format!(
             "W1 write floor (bench/src/write_floor.rs): the kernel's part alone, a filled 256 KiB \
