@@ -136,7 +136,7 @@ const MAX_PAGE_ORDER: u32 = 10;
 /// A warning when this machine is a virtual machine that hands free memory
 /// back to its host (virtio-balloon free page reporting), `None` otherwise.
 ///
-/// A page the host took back faults on the host at its next use: 11.6 µs a
+/// A page the host took back faults on the host at its next use: 11.5 µs a
 /// 4 KiB page against 1.5 µs for the next touch (a C loop on the 2-core
 /// development VM). The page cache soon runs on such pages, and a workload
 /// that gets them runs several times slower than one that reuses pages
