@@ -81,6 +81,21 @@ impl Checksum {
         None
     }
 
+    /// Runs `f` in code compiled for SSE 4.2 where this is CRC-32C and the
+    /// CPU has the instruction, so that the checksum calls inside `f`
+    /// ([`Checksum::of_frame_parts`], [`Checksum::of_frames3_parts`]) are
+    /// inlined into it: as calls, they take their arguments and give their
+    /// results through memory.
+    #[inline]
+    pub fn run<T>(self, f: impl FnOnce() -> T) -> T {
+        #[cfg(all(target_arch = "x86_64", not(miri)))]
+        if self == Self::Crc32c && hw::available() {
+            // SAFETY: the CPU has SSE 4.2 (checked just above).
+            return unsafe { hw::run(f) };
+        }
+        f()
+    }
+
     /// [`Checksum::of_frame_parts`] for three frames at once.
     #[inline]
     pub fn of_frames3_parts(
@@ -329,6 +344,7 @@ mod hw {
     }
 
     /// The little-endian word at `bytes[8 * i..]`.
+    #[inline(always)]
     fn word(bytes: &[u8], i: usize) -> u64 {
         let mut w = [0; 8];
         w.copy_from_slice(&bytes[8 * i..8 * i + 8]);
@@ -381,6 +397,7 @@ mod hw {
 
     /// One stream over `bytes`: 8 bytes per instruction, then 4, then 1.
     #[target_feature(enable = "sse4.2")]
+    #[inline]
     fn words_then_tail(reg: u32, bytes: &[u8]) -> u32 {
         let (words, tail) = bytes.as_chunks::<8>();
         let mut r = u64::from(reg);
@@ -401,6 +418,7 @@ mod hw {
     /// A fresh register advanced over a frame's header fields (from
     /// registers, no memory).
     #[target_feature(enable = "sse4.2")]
+    #[inline]
     fn fields(f: super::FrameFields) -> u32 {
         let r = _mm_crc32_u32(!0, f.len);
         let r = _mm_crc32_u64(u64::from(r), f.offset);
@@ -408,9 +426,17 @@ mod hw {
         _mm_crc32_u64(r, f.timestamp) as u32
     }
 
+    /// `f()`, compiled with SSE 4.2 ([`super::Checksum::run`]).
+    #[target_feature(enable = "sse4.2")]
+    #[inline]
+    pub fn run<T>(f: impl FnOnce() -> T) -> T {
+        f()
+    }
+
     /// A fresh register advanced over a frame's header fields, then its
     /// payload.
     #[target_feature(enable = "sse4.2")]
+    #[inline]
     pub fn update_parts(fields: super::FrameFields, payload: &[u8]) -> u32 {
         update(self::fields(fields), payload)
     }
@@ -418,6 +444,7 @@ mod hw {
     /// Three fresh registers advanced over three frames' header fields,
     /// then their payloads ([`update3`]).
     #[target_feature(enable = "sse4.2")]
+    #[inline]
     pub fn update3_parts(fields: [super::FrameFields; 3], payloads: [&[u8]; 3]) -> [u32; 3] {
         update3(fields.map(|f| self::fields(f)), payloads)
     }
@@ -427,6 +454,7 @@ mod hw {
     /// (short inputs: frames of a batch, where [`update`]'s blocks do not
     /// apply).
     #[target_feature(enable = "sse4.2")]
+    #[inline]
     pub fn update3(regs: [u32; 3], bytes: [&[u8]; 3]) -> [u32; 3] {
         #[cfg(feature = "std")]
         if bytes.iter().any(|b| b.len() >= LONG) {

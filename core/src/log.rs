@@ -91,7 +91,6 @@ pub struct Log<S: Storage> {
     unsynced_bytes: u64,
     last_sync_ms: u64,
     dir_dirty: bool,
-    entries: Vec<u8>,
     hook: Option<AppendHook>,
     /// Whether a sync the policy asks for is left to the caller
     /// ([`Log::defer_policy_syncs`]).
@@ -145,7 +144,6 @@ impl<S: Storage> Log<S> {
             poisoned: None,
             unsynced_bytes: 0,
             dir_dirty: false,
-            entries: Vec::new(),
             hook: None,
             defer_syncs: false,
             sync_due: false,
@@ -561,7 +559,7 @@ impl<S: Storage> Log<S> {
         segment.append(
             len,
             |out| encode_frame(out, offset, timestamp, payload, checksum),
-            &entry.encode(),
+            |out| out.extend_from_slice(&entry.encode()),
             1,
             max_ts,
         )
@@ -575,8 +573,6 @@ impl<S: Storage> Log<S> {
         records: &[R],
         timestamp: u64,
     ) -> Result<(usize, u64)> {
-        let mut entries = core::mem::take(&mut self.entries);
-        entries.clear();
         let segment = self.active()?;
         let start = segment.store.len();
         let mut store_len = start;
@@ -587,40 +583,36 @@ impl<S: Storage> Log<S> {
             if !segment.fits(&self.config, store_len, count, len) || store_len - start >= CHUNK {
                 break;
             }
-            entries.extend_from_slice(
-                &Entry {
-                    pos: store_len,
-                    max_ts,
-                }
-                .encode(),
-            );
             store_len += len;
             n += 1;
         }
+        if n == 0 {
+            return Ok((0, 0));
+        }
         let (first, checksum) = (segment.next_offset(), segment.store.checksum);
-        let result = if n == 0 {
-            Ok(())
-        } else {
-            // At most CHUNK bytes, then one record (a slice: at most
-            // isize::MAX bytes) and its header: the length fits a usize.
-            let bytes = (store_len - start) as usize;
-            self.active_mut().and_then(|s| {
-                s.append(
-                    bytes,
-                    |out| {
-                        // `first + n` fits (check_append), and no offset past
-                        // the chunk is formed: a batch may end at u64::MAX.
-                        let payloads = records[..n].iter().map(AsRef::as_ref);
-                        encode_frames(out, first, timestamp, payloads, checksum);
-                    },
-                    &entries,
-                    n as u64,
-                    max_ts,
-                )
-            })
-        };
-        self.entries = entries;
-        result.map(|()| (n, store_len - start))
+        let records = &records[..n];
+        // At most CHUNK bytes, then one record (a slice: at most isize::MAX
+        // bytes) and its header: the length fits a usize.
+        let bytes = (store_len - start) as usize;
+        self.active_mut()?.append(
+            bytes,
+            |out| {
+                // `first + n` fits (check_append), and no offset past the
+                // chunk is formed: a batch may end at u64::MAX.
+                let payloads = records.iter().map(AsRef::as_ref);
+                encode_frames(out, first, timestamp, payloads, checksum);
+            },
+            |out| {
+                let mut pos = start;
+                for record in records {
+                    out.extend_from_slice(&Entry { pos, max_ts }.encode());
+                    pos += frame_len(record.as_ref().len());
+                }
+            },
+            n as u64,
+            max_ts,
+        )?;
+        Ok((n, store_len - start))
     }
 
     /// Seals the active segment and starts a new one at the next offset.

@@ -145,7 +145,12 @@ pub(crate) fn encode_frame(
 /// Appends the frames of `payloads`, at offsets from `first` on, all
 /// stamped `timestamp` (what [`encode_frame`] would append for each in
 /// turn). Their checksums are computed three frames at a time
-/// ([`Checksum::of3`]).
+/// ([`Checksum::of_frames3_parts`]), in code compiled for the checksum's
+/// instructions ([`Checksum::run`]).
+///
+/// Each three frames are held in plain variables, not in arrays indexed by
+/// a counter: such arrays live in memory, and the checksum's wide loads of
+/// their narrow stores stalled on store forwarding.
 pub(crate) fn encode_frames<'a>(
     out: &mut Vec<u8>,
     first: u64,
@@ -153,39 +158,38 @@ pub(crate) fn encode_frames<'a>(
     payloads: impl IntoIterator<Item = &'a [u8]>,
     checksum: Checksum,
 ) {
-    // The frames not checksummed yet (up to three): where each starts, its
-    // header fields and its payload.
-    let mut starts = [0; 3];
-    let mut fields = [FrameFields {
-        len: 0,
-        offset: 0,
-        timestamp: 0,
-    }; 3];
-    let mut bodies: [&[u8]; 3] = [&[]; 3];
-    let mut pending = 0;
-    for (i, payload) in payloads.into_iter().enumerate() {
-        starts[pending] = out.len();
-        // The caller's offsets fit (a batch's were checked before), and no
-        // offset past the last frame is formed.
-        fields[pending] = push_unsealed(out, first + i as u64, timestamp, payload);
-        bodies[pending] = payload;
-        pending += 1;
-        if pending == 3 {
-            let [a, b, c] = starts;
-            let crcs = checksum
-                .of_frames3_parts(fields, bodies)
-                .unwrap_or_else(|| checksum.of3([&out[a + 4..b], &out[b + 4..c], &out[c + 4..]]));
-            for (start, crc) in starts.into_iter().zip(crcs) {
-                seal(out, start, crc);
+    checksum.run(
+        #[inline(always)]
+        || {
+            let mut payloads = payloads.into_iter();
+            // The caller's offsets fit (a batch's were checked before), and no
+            // offset past the end of the batch is formed.
+            let mut offset = first;
+            while let Some(a) = payloads.next() {
+                let Some(b) = payloads.next() else {
+                    encode_frame(out, offset, timestamp, a, checksum);
+                    return;
+                };
+                let Some(c) = payloads.next() else {
+                    encode_frame(out, offset, timestamp, a, checksum);
+                    encode_frame(out, offset + 1, timestamp, b, checksum);
+                    return;
+                };
+                let (sa, fa) = (out.len(), push_unsealed(out, offset, timestamp, a));
+                let (sb, fb) = (out.len(), push_unsealed(out, offset + 1, timestamp, b));
+                let (sc, fc) = (out.len(), push_unsealed(out, offset + 2, timestamp, c));
+                let [ca, cb, cc] = checksum
+                    .of_frames3_parts([fa, fb, fc], [a, b, c])
+                    .unwrap_or_else(|| {
+                        checksum.of3([&out[sa + 4..sb], &out[sb + 4..sc], &out[sc + 4..]])
+                    });
+                seal(out, sa, ca);
+                seal(out, sb, cb);
+                seal(out, sc, cc);
+                offset += 3;
             }
-            pending = 0;
-        }
-    }
-    for j in 0..pending {
-        let end = starts[..pending].get(j + 1).copied().unwrap_or(out.len());
-        let crc = frame_crc(checksum, fields[j], bodies[j], &out[starts[j] + 4..end]);
-        seal(out, starts[j], crc);
-    }
+        },
+    );
 }
 
 /// The checksum of one frame whose checksummed bytes (4.. of it) are
@@ -243,7 +247,9 @@ mod tests {
 
     #[test]
     fn frames_of_a_batch_are_the_frames_one_at_a_time() {
-        let payloads: [&[u8]; 7] = [b"", b"a", &[7; 100], &[1; 3], &[9; 250], b"xyz", &[2; 8]];
+        let payloads: [&[u8]; 8] = [
+            b"", b"a", &[7; 100], &[1; 3], &[9; 250], b"xyz", &[4; 300], &[2; 8],
+        ];
         for checksum in BOTH {
             for n in 0..=payloads.len() {
                 let mut batch = Vec::new();

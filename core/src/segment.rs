@@ -317,20 +317,25 @@ impl<F: StorageFile> Segment<F> {
     }
 
     /// Appends `records` records: their frames (`frames_len` bytes, pushed
-    /// by `frames` straight into the store's append buffer where it has
-    /// one) and their index entries.
-    pub fn append<W: FnOnce(&mut Vec<u8>)>(
+    /// by `frames`) and their index entries (pushed by `entries`), each
+    /// straight into its file's append buffer where it has one.
+    pub fn append<W: FnOnce(&mut Vec<u8>), E: FnOnce(&mut Vec<u8>)>(
         &mut self,
         frames_len: usize,
         frames: W,
-        entries: &[u8],
+        entries: E,
         records: u64,
         max_ts: u64,
     ) -> Result<()> {
-        debug_assert_eq!(entries.len() as u64, records * INDEX_ENTRY_LEN);
         self.dirty = true;
         self.store.file.append_with(frames_len, frames)?;
-        self.index.file.append(entries)?;
+        // The log checks every record against the index's limit first.
+        let entries_len = (records * INDEX_ENTRY_LEN) as usize;
+        self.index.file.append_with(entries_len, |out| {
+            let start = out.len();
+            entries(out);
+            debug_assert_eq!(out.len() - start, entries_len);
+        })?;
         self.count += records;
         self.max_ts = Some(max_ts);
         Ok(())
@@ -757,7 +762,7 @@ mod tests {
                 .append(
                     frame.len(),
                     |out| out.extend_from_slice(&frame),
-                    &entry.encode(),
+                    |out| out.extend_from_slice(&entry.encode()),
                     1,
                     max_ts,
                 )
