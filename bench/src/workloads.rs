@@ -286,7 +286,7 @@ pub fn run(
             .map(|(_, t)| *t)
             .collect();
         results.notes.push(format!(
-            "{name}: W4's offsets through its multi-get (read_many_with, groups of {}, checksums \
+            "{name}: W4's offsets through its multi-get (read_many_with, {} reads ahead, checksums \
              checked, zero-copy): {} ns per read (median of {} runs)",
             dislog::READ_GROUP,
             median(&times).as_nanos(),

@@ -35,6 +35,8 @@ mod index;
 mod iter;
 mod log;
 mod memory;
+#[allow(unsafe_code)] // The prefetch instruction (x86-64); see the module docs.
+mod prefetch;
 mod record;
 mod removal;
 mod repair;

@@ -202,6 +202,18 @@ fn corrupt_record_inside_the_log_is_reported_never_returned() {
         .collect();
     assert_eq!(got, want);
     assert_eq!(got.iter().filter(|(_, r)| r.is_err()).count(), 5 + 2 + 2);
+    // Lists shorter than the pipeline's depth, and of every length around
+    // it, give the same prefix.
+    for len in [0, 1, 2, 7, 8, 9, 15, 16, 17, 33] {
+        let mut short = Vec::new();
+        log.read_many(&asked[..len], |offset, r| {
+            short.push((
+                offset,
+                r.map(|r| r.payload.into_owned()).map_err(|e| e.code()),
+            ));
+        });
+        assert_eq!(short, want[..len], "{len}");
+    }
     let problems = log.verify(100);
     assert_eq!(problems.len(), 2, "{problems:?}");
     let mut iter_errors = log.records().filter(|r| r.is_err()).count();
