@@ -215,8 +215,8 @@ impl Log {
     }
 
     /// The payloads of the records at `offsets` (an array of numbers), in
-    /// order, as `Uint8Array`s: one call for many reads, read in groups
-    /// whose memory loads overlap (`Log::read_many`). An offset may repeat.
+    /// order, as `Uint8Array`s: one call for many reads, whose memory loads
+    /// overlap (`Log::read_many`). An offset may repeat.
     /// The arrays are views of one buffer holding them all (one allocation
     /// instead of one per record).
     /// Throws the error `read` would give for the first offset that fails
