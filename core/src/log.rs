@@ -385,8 +385,8 @@ impl<S: Storage> Log<S> {
     /// While the record at `offsets[j]` is parsed and checked, the frame of
     /// `offsets[j + READ_GROUP]` is located from its (by then loaded) index
     /// entry and prefetched, and the index entry of
-    /// `offsets[j + 2 * READ_GROUP]` is prefetched (a hint that never waits;
-    /// none on other targets than x86-64). Where the storage does not lend
+    /// `offsets[j + 2 * READ_GROUP]` is prefetched (on x86-64 a hint that
+    /// never waits, elsewhere a plain load). Where the storage does not lend
     /// its bytes ([`crate::StorageFile::resident`]), or anything about a
     /// record is off, that record is read by [`Log::read`], which says what.
     pub fn read_many<'a>(&'a self, offsets: &[u64], mut f: impl FnMut(u64, Result<Record<'a>>)) {
