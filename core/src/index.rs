@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::format::{
     check_header, encode_header, read_u64, HeaderState, HEADER_LEN, INDEX_ENTRY_LEN,
 };
+use crate::prefetch::prefetch_span;
 use crate::storage::{FileKind, StorageFile};
 
 /// One index entry.
@@ -94,6 +95,15 @@ impl<F: StorageFile> Index<F> {
             .resident()?
             .get(at..at + INDEX_ENTRY_LEN as usize)?;
         Some(Entry::decode(raw))
+    }
+
+    /// Starts loading entry `i` into the cache ([`prefetch_span`]), where
+    /// the file lends its bytes.
+    #[inline]
+    pub fn prefetch_entry(&self, i: u64) {
+        if let (Some(bytes), Ok(at)) = (self.file.resident(), usize::try_from(entry_pos(i))) {
+            prefetch_span(bytes, at, INDEX_ENTRY_LEN as usize);
+        }
     }
 
     /// The number of leading entries with a non-zero position, assuming the

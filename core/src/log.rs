@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 use crate::format::{cut_marker_name, parse_cut_marker, parse_file_name, HEADER_LEN};
 use crate::index::{entry_pos, Entry};
 use crate::iter::Iter;
-use crate::prefetch::prefetch;
 use crate::record::{encode_frame, encode_frames, frame_len, Record, FRAME_HEADER_LEN};
 use crate::removal::{Detached, Oldest};
 use crate::repair::Repair;
@@ -391,8 +390,12 @@ impl<S: Storage> Log<S> {
     /// record is off, that record is read by [`Log::read`], which says what.
     pub fn read_many<'a>(&'a self, offsets: &[u64], mut f: impl FnMut(u64, Result<Record<'a>>)) {
         const D: usize = READ_GROUP;
-        // Where the frame of offsets[j] is, from its index entry: slot j % D,
-        // filled D steps after the entry's prefetch, used D steps later.
+        // Slot j % D holds, for offsets[j]: in `segment`, the segment found
+        // when its index entry was prefetched (step j), read D steps later;
+        // in `at`, that segment and its frame's position from the entry
+        // (step j + D), read D steps later still. Each step reads a slot
+        // before it fills it again.
+        let mut segment: [Option<usize>; D] = [None; D];
         let mut at: [Option<(usize, u64)>; D] = [None; D];
         for k in 0..offsets.len() + 2 * D {
             if let Some(p) = k.checked_sub(2 * D) {
@@ -406,27 +409,18 @@ impl<S: Storage> Log<S> {
             }
             if let Some(m) = k.checked_sub(D).filter(|&m| m < offsets.len()) {
                 let offset = offsets[m];
-                at[m % D] = self.locate(offset).ok().and_then(|i| {
+                at[m % D] = segment[m % D].and_then(|i| {
                     let segment = &self.segments[i];
                     let entry = segment.index.resident_entry(offset - segment.base)?;
-                    let bytes = segment.store.file.resident()?;
-                    let pos = usize::try_from(entry.pos).ok()?;
-                    prefetch(bytes, pos);
-                    prefetch(bytes, pos + 64);
-                    prefetch(bytes, pos + 127);
+                    segment.store.prefetch_frame(entry.pos);
                     Some((i, entry.pos))
                 });
             }
             if let Some(&offset) = offsets.get(k) {
-                if let Ok(i) = self.locate(offset) {
+                segment[k % D] = self.locate(offset).ok();
+                if let Some(i) = segment[k % D] {
                     let segment = &self.segments[i];
-                    if let (Some(bytes), Ok(at)) = (
-                        segment.index.file.resident(),
-                        usize::try_from(entry_pos(offset - segment.base)),
-                    ) {
-                        prefetch(bytes, at);
-                        prefetch(bytes, at + 15);
-                    }
+                    segment.index.prefetch_entry(offset - segment.base);
                 }
             }
         }
