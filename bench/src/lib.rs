@@ -8,6 +8,7 @@
 pub mod engines;
 pub mod floor;
 pub mod measure;
+pub mod parts;
 pub mod payload;
 pub mod report;
 pub mod workloads;

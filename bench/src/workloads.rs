@@ -188,6 +188,7 @@ pub fn run(
     let mut floors = Vec::new();
     let mut write_floors = Vec::new();
     let mut multi_gets: Vec<(&str, Duration)> = Vec::new();
+    let mut parts = Vec::new();
     for run in 1..=options.runs {
         for (e, engine) in engines.iter_mut().enumerate() {
             let name = engine.name();
@@ -272,6 +273,13 @@ pub fn run(
         }
         progress(&format!("run {run}/{}: write floor", options.runs));
         write_floors.push(crate::write_floor::page_cache_writes(&options.dir, n)?);
+        progress(&format!("run {run}/{}: dislog's parts", options.runs));
+        parts.push(crate::parts::measure(
+            &options.dir.join("parts"),
+            SEGMENT_BYTES,
+            &all,
+            &offsets,
+        )?);
     }
 
     let engines_with_multi_get: Vec<&str> = {
@@ -323,6 +331,24 @@ pub fn run(
             baseline,
             1e3 / baseline,
             write_floors.len()
+        ));
+    }
+    if !parts.is_empty() {
+        let per_record = |t: Duration| t.as_secs_f64() * 1e9 / n as f64;
+        let append = |f: fn(&crate::parts::Parts) -> Duration| per_record(median_of(&parts, f));
+        results.notes.push(format!(
+            "dislog's parts (bench/src/parts.rs), W1 again, ns a record: Log::append {:.1}; \
+             Log::append_at with the caller's timestamps (no clock read) {:.1}; the engine it \
+             wraps (dislog_core::Log over FileStorage, no lock) {:.1}; the engine's append_at \
+             (neither) {:.1}. W4's reads: Log::read_with {} ns, under one reader guard held for \
+             all of them (no lock per read) {} ns (medians of {} runs)",
+            append(|p| p.append),
+            append(|p| p.append_at),
+            append(|p| p.engine_append),
+            append(|p| p.engine_append_at),
+            median_of(&parts, |p| p.read_with).as_nanos(),
+            median_of(&parts, |p| p.read_guarded).as_nanos(),
+            parts.len()
         ));
     }
     for (e, engine) in engines.iter_mut().enumerate() {
