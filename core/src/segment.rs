@@ -17,8 +17,8 @@ use crate::index::{entry_pos, Entry, Index};
 use crate::iter::WINDOW;
 use crate::record::{frame_len, parse_frame, Record};
 use crate::repair::Repair;
-use crate::storage::{FileHint, FileKind, Storage, StorageError, StorageErrorKind, StorageFile};
-use crate::store::Store;
+use crate::storage::{FileHint, FileKind, Storage, StorageErrorKind, StorageFile};
+use crate::store::{header_of, Store};
 
 /// Largest buffer of index entries written at once during a rebuild.
 const REBUILD_CHUNK: usize = 64 << 10;
@@ -506,8 +506,9 @@ fn open_store<F: StorageFile>(
     if unwritten {
         // Store::open writes (and syncs) the header of a file cut to nothing.
         file.truncate(0)?;
+        return Store::open(file, name, base, &[]);
     }
-    Store::open(file, name, base)
+    Store::open(file, name, base, &header)
 }
 
 /// Whether the store file at `base`, whose header is unwritten or torn,
@@ -523,13 +524,6 @@ fn holds_a_record<F: StorageFile>(file: F, base: u64) -> (F, bool) {
     raw.checksum = Checksum::Crc32;
     holds |= raw.frame(HEADER_LEN, base).is_ok();
     (raw.file, holds)
-}
-
-/// A file's first bytes, at most [`HEADER_LEN`].
-fn header_of<F: StorageFile>(file: &F) -> Result<Vec<u8>, StorageError> {
-    let mut header = alloc::vec![0; file.len().min(HEADER_LEN) as usize];
-    file.read_into(0, &mut header)?;
-    Ok(header)
 }
 
 /// Whether the index at `base`, which has no store, is ours to delete: its

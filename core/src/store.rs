@@ -3,17 +3,25 @@
 use alloc::borrow::Cow;
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use crate::checksum::Checksum;
 use crate::error::{Error, Result};
 use crate::format::{check_header, encode_header, HeaderState, FORMAT_VERSION, HEADER_LEN};
 use crate::prefetch::prefetch_span;
 use crate::record::{parse_frame, FrameHeader, Record, FRAME_HEADER_LEN};
-use crate::storage::{FileKind, StorageFile};
+use crate::storage::{FileKind, StorageError, StorageFile};
 
 /// Bytes of a frame [`Store::prefetch_frame`] asks for: the header and a
 /// 104-byte payload (W4's 100-byte records fit), two or three cache lines.
 const PREFETCH_FRAME: usize = 128;
+
+/// A file's first bytes, at most [`HEADER_LEN`].
+pub(crate) fn header_of<F: StorageFile>(file: &F) -> core::result::Result<Vec<u8>, StorageError> {
+    let mut header = alloc::vec![0; file.len().min(HEADER_LEN) as usize];
+    file.read_into(0, &mut header)?;
+    Ok(header)
+}
 
 /// The record bytes of one segment.
 #[derive(Debug)]
@@ -38,15 +46,14 @@ impl<F: StorageFile> Store<F> {
         })
     }
 
-    /// Wraps an existing file after checking its header. An unwritten header
-    /// (a creation cut short) is rewritten, in this build's version: such a
-    /// file holds no records. A store of an older version keeps its version
-    /// (and its checksum) for good: frames appended to it match it.
-    pub fn open(mut file: F, name: &str, base: u64) -> Result<Self> {
-        let mut header = [0; HEADER_LEN as usize];
-        let have = file.len().min(HEADER_LEN) as usize;
-        file.read_into(0, &mut header[..have])?;
-        let version = match check_header(name, FileKind::Store, base, &header[..have])? {
+    /// Wraps an existing file after checking its header, `header` (the
+    /// file's first bytes, [`header_of`], which the caller has already read
+    /// to decide how to open it). An unwritten header (a creation cut
+    /// short) is rewritten, in this build's version: such a file holds no
+    /// records. A store of an older version keeps its version (and its
+    /// checksum) for good: frames appended to it match it.
+    pub fn open(mut file: F, name: &str, base: u64, header: &[u8]) -> Result<Self> {
+        let version = match check_header(name, FileKind::Store, base, header)? {
             HeaderState::Valid { version } => version,
             HeaderState::Unwritten => {
                 // Synced before any record follows it, as at creation: an
@@ -206,13 +213,17 @@ mod tests {
     fn unwritten_header_is_rewritten_and_foreign_file_refused() {
         let storage = MemoryStorage::new();
         storage.set_file_bytes("s", alloc::vec![0; 7]).unwrap();
-        let store = Store::open(storage.open("s", HINT).unwrap(), "s", 3).unwrap();
+        let file = storage.open("s", HINT).unwrap();
+        let header = header_of(&file).unwrap();
+        let store = Store::open(file, "s", 3, &header).unwrap();
         assert_eq!(store.len(), HEADER_LEN);
         drop(store);
         storage
             .set_file_bytes("s", b"#!/bin/sh\necho this is not a log\n".to_vec())
             .unwrap();
-        let err = Store::open(storage.open("s", HINT).unwrap(), "s", 3).unwrap_err();
+        let file = storage.open("s", HINT).unwrap();
+        let header = header_of(&file).unwrap();
+        let err = Store::open(file, "s", 3, &header).unwrap_err();
         assert!(matches!(err, Error::Format { .. }), "{err}");
     }
 }
