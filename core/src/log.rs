@@ -629,11 +629,14 @@ impl<S: Storage> Log<S> {
     /// A sealed store's header is on the media before the next segment
     /// exists, so that recovery can take an unwritten header in a sealed
     /// position for damage (see `open_store`): after an unclean shutdown the
-    /// active store's header may not be, and its store is synced first.
+    /// active store's header may not be, and is made durable first
+    /// ([`StorageFile::sync_prefix`]).
     fn roll(&mut self) -> Result<()> {
         let active = self.active_mut()?;
         if !active.header_synced {
-            active.store.file.sync()?;
+            // The header alone: the records the open found are the next
+            // sync's, like every segment's after an unclean open.
+            active.store.file.sync_prefix(HEADER_LEN)?;
             active.header_synced = true;
         }
         active.seal()?;

@@ -336,6 +336,23 @@ pub trait StorageFile {
     /// seen by reads at the time of the call.
     fn sync(&mut self) -> Result<(), StorageError>;
 
+    /// Makes the file's first `len` bytes (at most [`StorageFile::len`])
+    /// durable, with what it takes to read them back, where the backend can
+    /// do that without the rest of the file. The log calls it for a store's
+    /// header before it seals the store after an unclean open, when the
+    /// header may be only in a page cache: a [`StorageFile::sync`] there
+    /// would write every byte the crashed process left unsynced, under the
+    /// log's write lock (the log's next sync covers those bytes). The
+    /// default syncs the whole file.
+    ///
+    /// Power loss: after it returns, bytes `0..len` are those reads saw at
+    /// the time of the call; the rest of the file is as if it had not been
+    /// called.
+    fn sync_prefix(&mut self, len: u64) -> Result<(), StorageError> {
+        let _ = len;
+        self.sync()
+    }
+
     /// Flushes, as a hint that no append is expected soon: the log calls it
     /// when it seals the file's segment (a roll). A backend may give back
     /// what it holds for appends (buffers, preallocated or reserved blocks)

@@ -224,7 +224,7 @@ fn a_retention_that_removes_nothing_leaves_the_directory_clean() {
 }
 
 #[test]
-fn after_an_unclean_open_the_first_roll_syncs_the_store_it_seals() {
+fn after_an_unclean_open_the_first_roll_makes_the_header_it_seals_durable() {
     // `Counting` never reports a clean close: every open is unclean, and
     // the active store's header may then be only in a page cache.
     let storage = Counting::default();
@@ -246,7 +246,8 @@ fn after_an_unclean_open_the_first_roll_syncs_the_store_it_seals() {
         }
         storage.syncs().0 - before.0
     };
-    // The store being sealed, then the new store's header.
+    // The header of the store being sealed (`sync_prefix`, a whole sync
+    // here: `Counting` keeps the default), then the new store's header.
     assert_eq!(rolls(&mut log), 2);
     // Its header is known to be on the media: only the new header.
     assert_eq!(rolls(&mut log), 1);

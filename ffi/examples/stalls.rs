@@ -14,8 +14,8 @@
 //! share syncs (a group commit). Last, the longest append until the first
 //! roll after an unclean reopen (a log of 64 MiB segments dropped with
 //! `records / 2` records unsynced, reopened), with and without a `sync()`
-//! right after the open: that roll syncs the store it seals unless a sync
-//! since the open did.
+//! right after the open: that roll makes the header of the store it seals
+//! durable unless a sync since the open did.
 //!
 //! `cargo run -p dislog --release --example stalls -- [records] [runs] [parent dir]`
 //! (defaults: 1,000,000 records; 3 runs; logs under `target/`, a real disk

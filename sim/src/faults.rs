@@ -23,11 +23,13 @@ pub enum Op {
     Flush,
     /// [`dislog_core::StorageFile::sync`].
     Sync,
+    /// [`dislog_core::StorageFile::sync_prefix`].
+    SyncPrefix,
 }
 
 impl Op {
     /// Every kind, in declaration order.
-    pub const ALL: [Op; 10] = [
+    pub const ALL: [Op; 11] = [
         Op::List,
         Op::Open,
         Op::Create,
@@ -38,6 +40,7 @@ impl Op {
         Op::Truncate,
         Op::Flush,
         Op::Sync,
+        Op::SyncPrefix,
     ];
 
     /// The operations that change the media: the ones a power cut and the
@@ -49,7 +52,8 @@ impl Op {
             | Op::Append.bit()
             | Op::Truncate.bit()
             | Op::Flush.bit()
-            | Op::Sync.bit(),
+            | Op::Sync.bit()
+            | Op::SyncPrefix.bit(),
     );
 
     const fn bit(self) -> u16 {
@@ -66,7 +70,7 @@ impl OpSet {
     pub const NONE: OpSet = OpSet(0);
 
     /// Every operation kind.
-    pub const ALL: OpSet = OpSet(0x3ff);
+    pub const ALL: OpSet = OpSet(0x7ff);
 
     /// This set with `op` added.
     pub const fn with(self, op: Op) -> OpSet {

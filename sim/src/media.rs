@@ -42,6 +42,17 @@ impl Inode {
         self.low = self.live.len();
     }
 
+    /// Makes bytes `0..len` durable as reads see them now, the rest as it
+    /// was: what survives a power loss keeps that prefix (`low`).
+    pub fn sync_prefix(&mut self, len: usize) {
+        let len = len.min(self.live.len());
+        if self.durable.len() < len {
+            self.durable.resize(len, 0);
+        }
+        self.durable[..len].copy_from_slice(&self.live[..len]);
+        self.low = self.low.max(len);
+    }
+
     pub fn flip_bit(&mut self, bit: u64) -> bool {
         let Ok(byte) = usize::try_from(bit / 8) else {
             return false;

@@ -439,6 +439,14 @@ impl StorageFile for SimFile {
         self.sync_inode()
     }
 
+    fn sync_prefix(&mut self, len: u64) -> Result<(), StorageError> {
+        self.with(Op::SyncPrefix, |inode, _, started| {
+            started?;
+            inode.sync_prefix(usize::try_from(len).unwrap_or(usize::MAX));
+            Ok(())
+        })
+    }
+
     /// A handle on the same inode: the log's syncs run through it (as the
     /// native backend's do, beside appends), with the same faults.
     fn syncer(&self) -> Option<Box<dyn FileSyncer>> {

@@ -34,6 +34,35 @@ fn synced_bytes_and_names_survive_every_crash() {
 }
 
 #[test]
+fn a_synced_prefix_survives_every_crash_and_the_rest_stays_unsynced() {
+    let (mut lost, mut kept) = (0, 0);
+    for seed in 0..500 {
+        let storage = SimStorage::new(seed);
+        // Never synced: name and bytes; the directory only.
+        let mut f = write(&storage, "a", b"HEADER--and records after it");
+        storage.sync_dir().unwrap();
+        f.sync_prefix(8).unwrap();
+        let mode = match seed % 3 {
+            0 => CrashMode::LoseUnsynced,
+            1 => CrashMode::Prefix,
+            _ => CrashMode::Random {
+                garbage: true,
+                zero_fill: true,
+                torn_headers: true,
+            },
+        };
+        let after = storage.crash_with(mode).live_bytes("a").unwrap();
+        assert!(after.starts_with(b"HEADER--"), "seed {seed}: {after:?}");
+        match &after[8..] {
+            [] => lost += 1,
+            rest if rest == b"and records after it" => kept += 1,
+            _ => {}
+        }
+    }
+    assert!(lost > 0 && kept > 0, "{lost} {kept}");
+}
+
+#[test]
 fn unsynced_appends_come_back_in_every_allowed_form() {
     let (mut none, mut all, mut prefix, mut other) = (0, 0, 0, 0);
     for seed in 0..400 {

@@ -466,6 +466,51 @@ impl BufferedFile {
         }
         Ok(())
     }
+
+    /// Flushes and makes the file's first `len` bytes durable without the
+    /// rest of its content (`StorageFile::sync_prefix`): writes them again,
+    /// unchanged, with `RWF_DSYNC` ([`write_dsync`]), the POSIX `O_DSYNC`
+    /// guarantee for that one write. On ext4 that writes their page and the
+    /// inode, where `fdatasync` writes every dirty page of the file: 31–45
+    /// ms for the first roll after an unclean open of a 64 MiB store on
+    /// the development VM (the `stalls` example). `fdatasync` where the
+    /// write cannot be made.
+    pub fn sync_prefix(&mut self, len: u64) -> Result<(), StorageError> {
+        self.flush()?;
+        let (Mode::Writer, Some(file)) = (self.mode, &self.file) else {
+            return Ok(());
+        };
+        let len = usize::try_from(len.min(self.disk_len)).unwrap_or(0);
+        let mut prefix = vec![0; len];
+        self.read_into(0, &mut prefix)?;
+        if len > 0 && write_dsync(file, &prefix) {
+            return Ok(());
+        }
+        file.sync_data()
+            .map_err(|e| io_error(e, "syncing", &self.path))
+    }
+}
+
+/// Writes `bytes` at the start of `file` with `pwritev2(RWF_DSYNC)`, which
+/// returns once they and the metadata needed to read them back are on the
+/// media; `false` where the kernel cannot (before Linux 4.7) or the write
+/// failed or fell short.
+#[cfg(all(target_os = "linux", not(target_os = "android")))]
+fn write_dsync(file: &File, bytes: &[u8]) -> bool {
+    use rustix::io::{pwritev2, ReadWriteFlags};
+    let written = pwritev2(
+        file,
+        &[std::io::IoSlice::new(bytes)],
+        0,
+        ReadWriteFlags::DSYNC,
+    );
+    written.is_ok_and(|n| n == bytes.len())
+}
+
+/// Where `pwritev2` has no `RWF_DSYNC`: never.
+#[cfg(not(all(target_os = "linux", not(target_os = "android"))))]
+fn write_dsync(_file: &File, _bytes: &[u8]) -> bool {
+    false
 }
 
 /// A file's own descriptor for `fdatasync` ([`BufferedFile::syncer`]).
@@ -522,6 +567,35 @@ pub(crate) mod tests {
 
     fn on_disk(dir: &std::path::Path) -> Vec<u8> {
         std::fs::read(dir.join("f.store")).unwrap()
+    }
+
+    #[test]
+    fn sync_prefix_writes_out_the_buffer_and_leaves_the_bytes_as_they_were() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = writer(tmp.path(), 1 << 20);
+        f.append(b"HEADER--records").unwrap();
+        assert!(on_disk(tmp.path()).is_empty(), "buffered");
+        // The prefix is still in the buffer: it is written out first.
+        f.sync_prefix(8).unwrap();
+        assert_eq!(on_disk(tmp.path()), b"HEADER--records");
+        f.append(b", more").unwrap();
+        // Longer than the file: the whole file, unchanged.
+        f.sync_prefix(1 << 10).unwrap();
+        assert_eq!(on_disk(tmp.path()), b"HEADER--records, more");
+        assert_eq!(f.len(), 21);
+        assert_eq!(&*f.read_at(0, 21).unwrap(), b"HEADER--records, more");
+    }
+
+    #[test]
+    fn an_overlay_syncs_no_prefix_and_changes_no_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("f.store"), b"on disk").unwrap();
+        let path = tmp.path().join("f.store");
+        let file = std::fs::File::open(&path).unwrap();
+        let mut f = BufferedFile::new(path, Some(file), 7, 1 << 20, Mode::Overlay);
+        f.append(b" and in memory").unwrap();
+        f.sync_prefix(4).unwrap();
+        assert_eq!(on_disk(tmp.path()), b"on disk");
     }
 
     #[test]

@@ -69,6 +69,10 @@ impl StorageFile for FileHandle {
         self.inner.sync()
     }
 
+    fn sync_prefix(&mut self, len: u64) -> Result<(), StorageError> {
+        self.inner.sync_prefix(len)
+    }
+
     fn seal(&mut self) -> Result<(), StorageError> {
         self.inner.seal().map(drop)
     }
