@@ -7,7 +7,7 @@ use crate::checksum::Checksum;
 use crate::error::{Error, Result};
 use crate::format::HEADER_LEN;
 use crate::log::Log;
-use crate::record::{frame_len, parse_frame, Record};
+use crate::record::{check_frames, frame_len, parse_checked_frame, parse_frame, Record};
 use crate::storage::{Storage, StorageFile};
 
 /// Bytes of a store the iterator reads at once: the first window of an
@@ -74,6 +74,9 @@ pub struct Iter<'a, S: Storage> {
     /// Where the records of `rest` may go to: the end of the iteration or
     /// of the current segment, whichever comes first.
     rest_end: u64,
+    /// Frames at the start of `rest` whose checksums are already checked
+    /// ([`check_frames`], three at a time).
+    checked: usize,
     /// Bytes of the next window.
     window_len: u64,
     segment: usize,
@@ -101,6 +104,7 @@ impl<'a, S: Storage> Iter<'a, S> {
             checksum: Checksum::Crc32c,
             rest: &[],
             rest_end: 0,
+            checked: 0,
             window_len: FIRST_WINDOW,
             segment,
             pos,
@@ -117,6 +121,7 @@ impl<'a, S: Storage> Iter<'a, S> {
             checksum: Checksum::Crc32c,
             rest: &[],
             rest_end: 0,
+            checked: 0,
             window_len: FIRST_WINDOW,
             segment: 0,
             pos: HEADER_LEN,
@@ -173,7 +178,11 @@ impl<'a, S: Storage> Iter<'a, S> {
         if self.offset >= self.rest_end {
             return None;
         }
-        let record = parse_frame(self.rest, self.offset, self.checksum)?;
+        if self.checked == 0 {
+            self.checked = check_frames(self.rest, self.offset, self.rest_end, self.checksum);
+        }
+        self.checked = self.checked.checked_sub(1)?;
+        let record = parse_checked_frame(self.rest, self.offset)?;
         let len = frame_len(record.payload.len());
         self.rest = self.rest.get(len as usize..).unwrap_or_default();
         self.pos += len;
@@ -215,6 +224,7 @@ impl<'a, S: Storage> Iter<'a, S> {
                     self.offset += 1;
                     self.rest = self.window.lend(self.pos);
                     self.rest_end = self.end.min(segment.next_offset());
+                    self.checked = 0;
                 }
                 Err(_) => {
                     self.end = self.offset;

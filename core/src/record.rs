@@ -115,6 +115,70 @@ pub(crate) fn parse_frame(bytes: &[u8], offset: u64, checksum: Checksum) -> Opti
     })
 }
 
+/// How many of the (at most three) frames that start `bytes`, back to back,
+/// at offsets from `offset` on and below `end`, are whole, hold their
+/// offsets and check under `checksum`, counted from the first up to the
+/// first that does not. Three frames are checksummed together
+/// ([`Checksum::of3`]: three interleaved instruction streams on x86-64,
+/// where one frame's checksum is a chain of dependent instructions that
+/// took half of the iterator's time). The iterator checks frames ahead this
+/// way, then takes each with [`parse_checked_frame`].
+pub(crate) fn check_frames(bytes: &[u8], offset: u64, end: u64, checksum: Checksum) -> usize {
+    let mut tails: [&[u8]; 3] = [&[]; 3];
+    let mut crcs = [0; 3];
+    let mut n = 0;
+    let mut rest = bytes;
+    while n < 3 && offset.saturating_add(n as u64) < end {
+        let Some(head) = rest.get(..FRAME_HEADER_LEN as usize) else {
+            break;
+        };
+        let Ok(head) = <&[u8; FRAME_HEADER_LEN as usize]>::try_from(head) else {
+            break;
+        };
+        let header = FrameHeader::decode(head);
+        let Some(frame) = usize::try_from(header.frame_len())
+            .ok()
+            .and_then(|len| rest.get(..len))
+        else {
+            break;
+        };
+        if header.offset != offset + n as u64 {
+            break;
+        }
+        tails[n] = frame.get(4..).unwrap_or_default();
+        crcs[n] = header.crc;
+        rest = &rest[frame.len()..];
+        n += 1;
+    }
+    let mut got = [0; 3];
+    if n == 3 {
+        got = checksum.of3(tails);
+    } else {
+        for i in 0..n {
+            got[i] = checksum.of(tails[i]);
+        }
+    }
+    (0..n).take_while(|&i| got[i] == crcs[i]).count()
+}
+
+/// The record whose whole frame starts `bytes`, its checksum already
+/// checked ([`check_frames`]): [`parse_frame`] without the checksum.
+#[inline]
+pub(crate) fn parse_checked_frame(bytes: &[u8], offset: u64) -> Option<Record<'_>> {
+    let head: &[u8; FRAME_HEADER_LEN as usize] =
+        bytes.get(..FRAME_HEADER_LEN as usize)?.try_into().ok()?;
+    let header = FrameHeader::decode(head);
+    let frame = bytes.get(..usize::try_from(header.frame_len()).ok()?)?;
+    if header.offset != offset {
+        return None;
+    }
+    Some(Record {
+        offset,
+        timestamp: header.timestamp,
+        payload: Cow::Borrowed(frame.get(FRAME_HEADER_LEN as usize..)?),
+    })
+}
+
 /// Length of the frame of a payload of `len` bytes.
 #[inline]
 pub fn frame_len(len: usize) -> u64 {
