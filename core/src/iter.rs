@@ -7,7 +7,7 @@ use crate::checksum::Checksum;
 use crate::error::{Error, Result};
 use crate::format::HEADER_LEN;
 use crate::log::Log;
-use crate::record::{check_frames, frame_len, parse_checked_frame, parse_frame, Record};
+use crate::record::{check_frames, frame_len, parse_frame, parse_unchecked, Record};
 use crate::storage::{Storage, StorageFile};
 
 /// Bytes of a store the iterator reads at once: the first window of an
@@ -182,7 +182,7 @@ impl<'a, S: Storage> Iter<'a, S> {
             self.checked = check_frames(self.rest, self.offset, self.rest_end, self.checksum);
         }
         self.checked = self.checked.checked_sub(1)?;
-        let record = parse_checked_frame(self.rest, self.offset)?;
+        let record = parse_unchecked(self.rest, self.offset)?.record;
         let len = frame_len(record.payload.len());
         self.rest = self.rest.get(len as usize..).unwrap_or_default();
         self.pos += len;

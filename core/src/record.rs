@@ -93,78 +93,29 @@ impl FrameHeader {
     }
 }
 
-/// The record whose whole frame starts `bytes`, borrowed from it, if the
-/// frame holds `offset` and checks under `checksum`; `None` for anything
-/// else (a frame cut short by the end of `bytes`, another offset, a bad
-/// checksum). The fast path of reads by offset and of the iterator: on
-/// `None` they read through the store, which says what is wrong.
-#[inline]
-pub(crate) fn parse_frame(bytes: &[u8], offset: u64, checksum: Checksum) -> Option<Record<'_>> {
-    let head: &[u8; FRAME_HEADER_LEN as usize] =
-        bytes.get(..FRAME_HEADER_LEN as usize)?.try_into().ok()?;
-    let header = FrameHeader::decode(head);
-    let len = usize::try_from(header.frame_len()).ok()?;
-    let frame = bytes.get(..len)?;
-    if header.offset != offset || !header.checks_frame(frame, checksum) {
-        return None;
-    }
-    Some(Record {
-        offset,
-        timestamp: header.timestamp,
-        payload: Cow::Borrowed(frame.get(FRAME_HEADER_LEN as usize..)?),
-    })
+/// A whole frame at the start of some bytes, holding the offset asked
+/// for, its checksum not checked yet.
+pub(crate) struct Unchecked<'a> {
+    /// The record, borrowed from the bytes.
+    pub record: Record<'a>,
+    /// The checksum its header holds.
+    pub crc: u32,
+    /// The bytes that checksum covers (4.. of the frame).
+    pub covered: &'a [u8],
 }
 
-/// How many of the (at most three) frames that start `bytes`, back to back,
-/// at offsets from `offset` on and below `end`, are whole, hold their
-/// offsets and check under `checksum`, counted from the first up to the
-/// first that does not. Three frames are checksummed together
-/// ([`Checksum::of3`]: three interleaved instruction streams on x86-64,
-/// where one frame's checksum is a chain of dependent instructions that
-/// took half of the iterator's time). The iterator checks frames ahead this
-/// way, then takes each with [`parse_checked_frame`].
-pub(crate) fn check_frames(bytes: &[u8], offset: u64, end: u64, checksum: Checksum) -> usize {
-    let mut tails: [&[u8]; 3] = [&[]; 3];
-    let mut crcs = [0; 3];
-    let mut n = 0;
-    let mut rest = bytes;
-    while n < 3 && offset.saturating_add(n as u64) < end {
-        let Some(head) = rest.get(..FRAME_HEADER_LEN as usize) else {
-            break;
-        };
-        let Ok(head) = <&[u8; FRAME_HEADER_LEN as usize]>::try_from(head) else {
-            break;
-        };
-        let header = FrameHeader::decode(head);
-        let Some(frame) = usize::try_from(header.frame_len())
-            .ok()
-            .and_then(|len| rest.get(..len))
-        else {
-            break;
-        };
-        if header.offset != offset + n as u64 {
-            break;
-        }
-        tails[n] = frame.get(4..).unwrap_or_default();
-        crcs[n] = header.crc;
-        rest = &rest[frame.len()..];
-        n += 1;
+impl Unchecked<'_> {
+    /// Its checksum and the bytes it covers, under `checksum`, for
+    /// [`check3`].
+    pub fn claim(&self, checksum: Checksum) -> (&[u8], u32, Checksum) {
+        (self.covered, self.crc, checksum)
     }
-    let mut got = [0; 3];
-    if n == 3 {
-        got = checksum.of3(tails);
-    } else {
-        for i in 0..n {
-            got[i] = checksum.of(tails[i]);
-        }
-    }
-    (0..n).take_while(|&i| got[i] == crcs[i]).count()
 }
 
-/// The record whose whole frame starts `bytes`, its checksum already
-/// checked ([`check_frames`]): [`parse_frame`] without the checksum.
+/// The frame that starts `bytes`, if it is whole and holds `offset`; its
+/// checksum is for the caller to check ([`check3`]).
 #[inline]
-pub(crate) fn parse_checked_frame(bytes: &[u8], offset: u64) -> Option<Record<'_>> {
+pub(crate) fn parse_unchecked(bytes: &[u8], offset: u64) -> Option<Unchecked<'_>> {
     let head: &[u8; FRAME_HEADER_LEN as usize] =
         bytes.get(..FRAME_HEADER_LEN as usize)?.try_into().ok()?;
     let header = FrameHeader::decode(head);
@@ -172,11 +123,66 @@ pub(crate) fn parse_checked_frame(bytes: &[u8], offset: u64) -> Option<Record<'_
     if header.offset != offset {
         return None;
     }
-    Some(Record {
-        offset,
-        timestamp: header.timestamp,
-        payload: Cow::Borrowed(frame.get(FRAME_HEADER_LEN as usize..)?),
+    Some(Unchecked {
+        record: Record {
+            offset,
+            timestamp: header.timestamp,
+            payload: Cow::Borrowed(frame.get(FRAME_HEADER_LEN as usize..)?),
+        },
+        crc: header.crc,
+        covered: frame.get(4..)?,
     })
+}
+
+/// Whether each of up to three frames checks, given as (the bytes its
+/// checksum covers, the checksum it holds, the checksum of its store).
+/// Three frames under one checksum are checksummed together
+/// ([`Checksum::of3`]: three interleaved instruction streams on x86-64,
+/// where one frame's checksum is a chain of dependent instructions, half
+/// of the iterator's time when it checked one frame at a time).
+pub(crate) fn check3(frames: [Option<(&[u8], u32, Checksum)>; 3]) -> [bool; 3] {
+    if let [Some(a), Some(b), Some(c)] = frames {
+        if a.2 == b.2 && b.2 == c.2 {
+            let got = a.2.of3([a.0, b.0, c.0]);
+            return [got[0] == a.1, got[1] == b.1, got[2] == c.1];
+        }
+    }
+    frames.map(|f| f.is_some_and(|(bytes, crc, checksum)| checksum.of(bytes) == crc))
+}
+
+/// The record whose whole frame starts `bytes`, borrowed from it, if the
+/// frame holds `offset` and checks under `checksum`; `None` for anything
+/// else (a frame cut short by the end of `bytes`, another offset, a bad
+/// checksum). The fast path of reads by offset and of the iterator: on
+/// `None` they read through the store, which says what is wrong.
+#[inline]
+pub(crate) fn parse_frame(bytes: &[u8], offset: u64, checksum: Checksum) -> Option<Record<'_>> {
+    let frame = parse_unchecked(bytes, offset)?;
+    (checksum.of(frame.covered) == frame.crc).then_some(frame.record)
+}
+
+/// How many of the (at most three) frames that start `bytes`, back to back,
+/// at offsets from `offset` on and below `end`, are whole, hold their
+/// offsets and check under `checksum`, counted from the first up to the
+/// first that does not; checked together ([`check3`]). The iterator checks
+/// frames ahead this way, then takes each with [`parse_unchecked`].
+pub(crate) fn check_frames(bytes: &[u8], offset: u64, end: u64, checksum: Checksum) -> usize {
+    let mut frames = [None, None, None];
+    let mut rest = bytes;
+    for (i, slot) in frames.iter_mut().enumerate() {
+        let offset = offset.saturating_add(i as u64);
+        let Some(frame) = (offset < end)
+            .then(|| parse_unchecked(rest, offset))
+            .flatten()
+        else {
+            break;
+        };
+        let len = FRAME_HEADER_LEN as usize + frame.record.payload.len();
+        rest = rest.get(len..).unwrap_or_default();
+        *slot = Some(frame);
+    }
+    let checks = check3([0, 1, 2].map(|i| frames[i].as_ref().map(|f| f.claim(checksum))));
+    checks.iter().take_while(|&&ok| ok).count()
 }
 
 /// Length of the frame of a payload of `len` bytes.
