@@ -72,20 +72,13 @@ fn appends(
         max_store_bytes: segment_bytes,
         ..Config::default()
     };
-    let t = match how {
+    let at = matches!(how, Route::AppendAt | Route::EngineAppendAt).then_some(TIMESTAMP_MS);
+    match how {
         Route::Append | Route::AppendAt => {
-            let log = Log::open(dir, config)?;
-            let ((), t) = timed(|| {
-                for &payload in payloads {
-                    match how {
-                        Route::Append => log.append(payload)?,
-                        _ => log.append_at(payload, TIMESTAMP_MS)?,
-                    };
-                }
-                Ok(log.flush()?)
-            })?;
+            let mut log = Log::open(dir, config)?;
+            let t = time_appends(&mut log, payloads, at)?;
             log.close()?;
-            t
+            Ok(t)
         }
         Route::EngineAppend | Route::EngineAppendAt => {
             let config = Config {
@@ -93,19 +86,54 @@ fn appends(
                 ..config
             };
             let mut log = dislog::dislog_core::Log::open(FileStorage::open(dir)?, config)?;
-            let ((), t) = timed(|| {
-                for &payload in payloads {
-                    match how {
-                        Route::EngineAppend => log.append(payload)?,
-                        _ => log.append_at(payload, TIMESTAMP_MS)?,
-                    };
-                }
-                Ok(log.flush()?)
-            })?;
+            let t = time_appends(&mut log, payloads, at)?;
             log.close()?;
-            t
+            Ok(t)
+        }
+    }
+}
+
+/// What [`time_appends`] calls: `Log` and the engine it wraps.
+trait Appender {
+    /// Appends `payload`, stamped `at` or by the log's clock.
+    fn put(&mut self, payload: &[u8], at: Option<u64>) -> dislog::Result<u64>;
+    /// Hands the appends to the operating system.
+    fn hand_over(&mut self) -> dislog::Result<()>;
+}
+
+/// The same two calls on both (`Log`'s take `&self`, the engine's `&mut`).
+macro_rules! appender {
+    ($log:ty) => {
+        impl Appender for $log {
+            fn put(&mut self, payload: &[u8], at: Option<u64>) -> dislog::Result<u64> {
+                match at {
+                    Some(ms) => self.append_at(payload, ms),
+                    None => self.append(payload),
+                }
+            }
+
+            fn hand_over(&mut self) -> dislog::Result<()> {
+                self.flush()
+            }
         }
     };
+}
+
+appender!(Log);
+appender!(dislog::dislog_core::Log<FileStorage>);
+
+/// Times appending every payload to `log`, then the flush.
+fn time_appends(
+    log: &mut impl Appender,
+    payloads: &[&[u8]],
+    at: Option<u64>,
+) -> BenchResult<Duration> {
+    let ((), t) = timed(|| {
+        for &payload in payloads {
+            log.put(payload, at)?;
+        }
+        Ok(log.hand_over()?)
+    })?;
     Ok(t)
 }
 
