@@ -7,6 +7,7 @@ use crate::checksum::Checksum;
 use crate::error::{Error, Result};
 use crate::format::HEADER_LEN;
 use crate::log::Log;
+use crate::prefetch::prefetch_span;
 use crate::record::{check_frames, frame_len, parse_frame, parse_unchecked, Record};
 use crate::storage::{Storage, StorageFile};
 
@@ -14,6 +15,15 @@ use crate::storage::{Storage, StorageFile};
 /// iterator is small (a backend that copies should not copy 256 KiB for a
 /// caller that reads one record), each next one twice as large.
 const FIRST_WINDOW: u64 = 4 << 10;
+/// How far ahead of the frames it checks the iterator asks for store bytes
+/// ([`crate::prefetch::prefetch_span`]), and how many: the hardware's own
+/// prefetcher stops at each 4 KiB page of a mapped store. 2 KiB ahead
+/// gave the most in a scan probe (1,000,000 records of 100 B on the file
+/// backend: 63-65 M/s without, 74-78 at 1 KiB, 80-81 at 2 KiB, 77-82 at 3
+/// KiB, 70-74 at 4 KiB, 70-71 at 8 KiB).
+const PREFETCH_AHEAD: usize = 2 << 10;
+/// Bytes asked for each time: three frames of 100-byte records.
+const PREFETCH_SPAN: usize = 384;
 /// The largest window (also what a rebuild reads at once).
 pub(crate) const WINDOW: u64 = 256 << 10;
 
@@ -179,6 +189,7 @@ impl<'a, S: Storage> Iter<'a, S> {
             return None;
         }
         if self.checked == 0 {
+            prefetch_span(self.rest, PREFETCH_AHEAD, PREFETCH_SPAN);
             self.checked = check_frames(self.rest, self.offset, self.rest_end, self.checksum);
         }
         self.checked = self.checked.checked_sub(1)?;
