@@ -198,7 +198,7 @@ pub fn frame_len(len: usize) -> u64 {
 /// The header and payload are laid down first, then the checksum is
 /// computed in one pass ([`frame_crc`]): one call over 120 bytes costs about
 /// half of two calls over 20 and 100.
-#[inline]
+#[inline(always)]
 pub(crate) fn encode_frame(
     out: &mut Vec<u8>,
     offset: u64,

@@ -319,6 +319,7 @@ impl<F: StorageFile> Segment<F> {
     /// Appends `records` records: their frames (`frames_len` bytes, pushed
     /// by `frames`) and their index entries (pushed by `entries`), each
     /// straight into its file's append buffer where it has one.
+    #[inline(always)]
     pub fn append<W: FnOnce(&mut Vec<u8>), E: FnOnce(&mut Vec<u8>)>(
         &mut self,
         frames_len: usize,

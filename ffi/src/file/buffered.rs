@@ -299,6 +299,7 @@ impl BufferedFile {
 
     /// Appends the `len` bytes `write` pushes, straight into the buffer
     /// when they fit in it (see `StorageFile::append_with`).
+    #[inline(always)]
     pub fn append_with<W: FnOnce(&mut Vec<u8>)>(
         &mut self,
         len: usize,

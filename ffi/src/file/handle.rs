@@ -49,6 +49,7 @@ impl StorageFile for FileHandle {
         self.inner.append(data)
     }
 
+    #[inline(always)]
     fn append_with<W: FnOnce(&mut Vec<u8>)>(
         &mut self,
         len: usize,
