@@ -334,6 +334,50 @@ mod tests {
     }
 
     #[test]
+    fn frames_are_checked_ahead_up_to_the_first_that_does_not_check() {
+        let payloads: [&[u8]; 4] = [b"first", &[7; 100], b"", &[3; 40]];
+        for checksum in BOTH {
+            let mut bytes = Vec::new();
+            encode_frames(&mut bytes, 10, 5, payloads.iter().copied(), checksum);
+            let starts: Vec<usize> = payloads
+                .iter()
+                .scan(0, |at, p| {
+                    let start = *at;
+                    *at += frame_len(p.len()) as usize;
+                    Some(start)
+                })
+                .collect();
+            assert_eq!(check_frames(&bytes, 10, u64::MAX, checksum), 3);
+            // From the second frame: three more, checked together.
+            assert_eq!(check_frames(&bytes[starts[1]..], 11, u64::MAX, checksum), 3);
+            // `end` and the bytes' end bound what is looked at.
+            assert_eq!(check_frames(&bytes, 10, 12, checksum), 2);
+            assert_eq!(
+                check_frames(&bytes[..starts[2] + 3], 10, u64::MAX, checksum),
+                2
+            );
+            // Another offset than the frames hold: none.
+            assert_eq!(check_frames(&bytes, 11, u64::MAX, checksum), 0);
+            // A flipped payload bit in frame k: the k frames before it.
+            for (k, &start) in starts.iter().enumerate().take(3) {
+                let mut bad = bytes.clone();
+                bad[start + 20] ^= 1; // a timestamp byte, covered by the checksum
+                assert_eq!(
+                    check_frames(&bad, 10, u64::MAX, checksum),
+                    k,
+                    "{checksum:?} {k}"
+                );
+            }
+            let got: Vec<_> = (0..3)
+                .map(|k| parse_unchecked(&bytes[starts[k]..], 10 + k as u64).map(|f| f.record))
+                .collect();
+            for (k, record) in got.into_iter().enumerate() {
+                assert_eq!(record.unwrap().payload.as_ref(), payloads[k]);
+            }
+        }
+    }
+
+    #[test]
     fn frame_round_trips() {
         for checksum in BOTH {
             let f = frame(42, 1_700_000_000_000, b"hello", checksum);
