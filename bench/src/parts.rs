@@ -25,6 +25,7 @@ use std::time::Duration;
 use dislog::{Config, FileStorage, Log};
 
 use crate::measure::timed;
+use crate::workloads::fresh;
 use crate::BenchResult;
 
 /// The timestamp of `append_at`'s records.
@@ -47,6 +48,15 @@ pub struct Parts {
     pub read_guarded: Duration,
 }
 
+/// The default config but for the store file limit, as the harness's dislog
+/// engine opens its logs.
+fn config(segment_bytes: u64) -> Config {
+    Config {
+        max_store_bytes: segment_bytes,
+        ..Config::default()
+    }
+}
+
 /// How the four append loops reach the log.
 #[derive(Clone, Copy)]
 enum Route {
@@ -64,14 +74,8 @@ fn appends(
     payloads: &[&[u8]],
     how: Route,
 ) -> BenchResult<Duration> {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir)?;
-    }
-    std::fs::create_dir_all(dir)?;
-    let config = Config {
-        max_store_bytes: segment_bytes,
-        ..Config::default()
-    };
+    fresh(dir)?;
+    let config = config(segment_bytes);
     let at = matches!(how, Route::AppendAt | Route::EngineAppendAt).then_some(TIMESTAMP_MS);
     match how {
         Route::Append | Route::AppendAt => {
@@ -152,13 +156,7 @@ pub fn measure(
     let engine_append_at = appends(dir, segment_bytes, payloads, Route::EngineAppendAt)?;
 
     // The last log holds W1's records: read them back both ways.
-    let log = Log::open(
-        dir,
-        Config {
-            max_store_bytes: segment_bytes,
-            ..Config::default()
-        },
-    )?;
+    let log = Log::open(dir, config(segment_bytes))?;
     let want: u64 = offsets
         .iter()
         .map(|&o| payloads.get(o as usize).map_or(0, |p| p.len() as u64))

@@ -117,7 +117,7 @@ impl Results {
 }
 
 /// Removes and recreates `dir`.
-fn fresh(dir: &Path) -> BenchResult<PathBuf> {
+pub(crate) fn fresh(dir: &Path) -> BenchResult<PathBuf> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
