@@ -12,7 +12,13 @@
 //!
 //! In *writer* mode (the stores and indexes of a locked log) `flush` writes
 //! the buffer at `disk_len`, and the buffer writes itself out when it
-//! reaches the next [`ALIGN`] boundary of the file. In *overlay* mode
+//! reaches the next [`ALIGN`] boundary of the file: handed to the storage's
+//! write-behind thread ([`super::write_behind`]) when it has one, the
+//! appends going on into a second buffer meanwhile. The bytes in flight
+//! are `unwritten`, between `disk` and `buf`, readable like the buffer;
+//! they land (are counted in `disk_len`) before this file hands over more,
+//! writes anything itself, is truncated below them, synced or dropped. In
+//! *overlay* mode
 //! (every file of a read-only log) nothing is ever written: appends and
 //! truncations change only what this handle shows.
 
@@ -20,6 +26,7 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use dislog_core::{pushed_bytes, FileSyncer, StorageError};
 use memmap2::Mmap;
@@ -28,6 +35,7 @@ use super::error::{eof, io_error};
 use super::map::{map_len, map_read, LazyMap};
 use super::prealloc::Preallocation;
 use super::reserve::Reservation;
+use super::write_behind::{Flight, WriteBehind};
 
 /// Size of the append buffer of a file (smaller when the file's capacity is
 /// smaller).
@@ -59,13 +67,17 @@ pub(crate) enum Mode {
 pub(crate) struct BufferedFile {
     path: PathBuf,
     /// `None` for a file created by a read-only log (it exists only here).
-    file: Option<File>,
+    /// Shared with the write-behind thread while a buffer is in flight.
+    file: Option<Arc<File>>,
     /// A map of the file, made on first real use (writer mode only; never
     /// in overlay mode); only its first `disk_len` bytes are ever read.
     map: LazyMap<Mmap>,
     disk_len: u64,
     /// The length the file will grow to, which the map covers.
     capacity: u64,
+    /// Content after `disk_len` that is not in `buf`: a buffer in flight,
+    /// or one whose write failed.
+    unwritten: Unwritten,
     buf: Vec<u8>,
     /// The buffer is flushed before it would grow past this (writer mode).
     buf_cap: usize,
@@ -73,6 +85,23 @@ pub(crate) struct BufferedFile {
     /// How the file's blocks are allocated ahead of its content (writer
     /// mode).
     ahead: Ahead,
+    /// The storage's write-behind thread (writer mode), see
+    /// [`BufferedFile::write_behind`].
+    behind: Option<Arc<WriteBehind>>,
+    /// The buffer that landed last, to append into after the next hand-over.
+    spare: Vec<u8>,
+}
+
+/// See [`BufferedFile::unwritten`].
+#[derive(Debug, Default)]
+enum Unwritten {
+    /// Nothing: `buf` starts at `disk_len`.
+    #[default]
+    Nothing,
+    /// Being written by the write-behind thread.
+    Flying(Flight),
+    /// Its write failed; written again before anything else.
+    Failed(Vec<u8>),
 }
 
 /// How a writer's file gets its blocks ahead of its content.
@@ -104,14 +133,71 @@ impl BufferedFile {
         };
         Self {
             path,
-            file,
+            file: file.map(Arc::new),
             map,
             disk_len,
             capacity,
+            unwritten: Unwritten::Nothing,
             buf: Vec::new(),
             buf_cap: buf_cap.max(1),
             mode,
             ahead: Ahead::Reserve(Reservation::new(disk_len, capacity)),
+            behind: None,
+            spare: Vec::new(),
+        }
+    }
+
+    /// This writer's full buffers handed to `behind` to write (see
+    /// [`super::write_behind`]) instead of written out by the appending
+    /// thread.
+    pub fn write_behind(mut self, behind: Arc<WriteBehind>) -> Self {
+        if self.mode == Mode::Writer && self.file.is_some() {
+            self.behind = Some(behind);
+        }
+        self
+    }
+
+    /// The bytes between the disk part and the buffer.
+    fn unwritten(&self) -> &[u8] {
+        match &self.unwritten {
+            Unwritten::Nothing => &[],
+            Unwritten::Flying(flight) => flight.bytes(),
+            Unwritten::Failed(bytes) => bytes,
+        }
+    }
+
+    /// Content position of the buffer's first byte.
+    #[inline]
+    fn buf_start(&self) -> u64 {
+        self.disk_len + self.unwritten().len() as u64
+    }
+
+    /// Lands the unwritten bytes: waits for a flight, writes again what
+    /// failed. Afterwards the buffer starts at `disk_len`, or the error is
+    /// returned and every byte is still content.
+    fn settle(&mut self) -> Result<(), StorageError> {
+        let (bytes, outcome) = match std::mem::take(&mut self.unwritten) {
+            Unwritten::Nothing => return Ok(()),
+            Unwritten::Flying(flight) => flight.land(),
+            Unwritten::Failed(bytes) => {
+                let outcome = match &self.file {
+                    Some(file) => file.write_all_at(&bytes, self.disk_len),
+                    None => Ok(()),
+                };
+                (bytes, outcome)
+            }
+        };
+        match outcome {
+            Ok(()) => {
+                self.disk_len += bytes.len() as u64;
+                self.spare = bytes;
+                self.spare.clear();
+                Ok(())
+            }
+            Err(e) => {
+                self.unwritten = Unwritten::Failed(bytes);
+                Err(io_error(e, "writing", &self.path))
+            }
         }
     }
 
@@ -129,9 +215,8 @@ impl BufferedFile {
     /// extended first when it is too short.
     #[inline]
     fn before_append(&mut self, len: usize) -> Result<(), StorageError> {
+        let end = self.len().saturating_add(len as u64);
         if let (Ahead::Preallocate(p), Some(file)) = (&mut self.ahead, &self.file) {
-            // `len()`, from the fields (`self` is borrowed in parts here).
-            let end = (self.disk_len + self.buf.len() as u64).saturating_add(len as u64);
             p.before_append(file, &self.path, end)?;
         }
         Ok(())
@@ -173,16 +258,24 @@ impl BufferedFile {
         }
     }
 
-    /// The buffered bytes from content position `pos` (at least `disk_len`).
+    /// The buffered bytes from content position `pos` (at least
+    /// `buf_start`).
     fn buffered(&self, pos: u64, len: usize) -> &[u8] {
-        // `check` ran: pos - disk_len + len <= buf.len(), so this fits usize.
-        let start = (pos - self.disk_len) as usize;
+        // `check` ran: pos - buf_start + len <= buf.len(), so this fits.
+        let start = (pos - self.buf_start()) as usize;
         &self.buf[start..start + len]
     }
 
-    /// Content length: disk part plus buffer.
+    /// The unwritten bytes from content position `pos` (at least
+    /// `disk_len`) when all `len` of them are unwritten.
+    fn in_flight(&self, pos: u64, len: usize) -> Option<&[u8]> {
+        let start = usize::try_from(pos - self.disk_len).ok()?;
+        self.unwritten().get(start..start.checked_add(len)?)
+    }
+
+    /// Content length: disk part, unwritten bytes, buffer.
     pub fn len(&self) -> u64 {
-        self.disk_len + self.buf.len() as u64
+        self.buf_start() + self.buf.len() as u64
     }
 
     /// The content that can be lent as it is (`StorageFile::resident`):
@@ -190,7 +283,7 @@ impl BufferedFile {
     /// is on disk.
     #[inline]
     pub fn resident(&self) -> Option<&[u8]> {
-        if self.disk_len == 0 {
+        if self.buf_start() == 0 {
             return Some(&self.buf);
         }
         self.map.get()?.get(..usize::try_from(self.disk_len).ok()?)
@@ -199,16 +292,20 @@ impl BufferedFile {
     /// Fills `out` with the content at `pos`.
     pub fn read_into(&self, pos: u64, out: &mut [u8]) -> Result<(), StorageError> {
         let end = self.check(pos, out.len())?;
-        if pos >= self.disk_len {
+        if pos >= self.buf_start() {
             out.copy_from_slice(self.buffered(pos, out.len()));
             return Ok(());
         }
-        let map = self.map.for_copy(|| self.make_map());
+        let map = if pos < self.disk_len {
+            self.map.for_copy(|| self.make_map())
+        } else {
+            None
+        };
         self.copy_out(map, pos, end, out)
     }
 
     /// Fills `out` with the content at `pos..end`, which starts below
-    /// `disk_len`, reading the disk part from `map` where it covers it.
+    /// `buf_start`, reading the disk part from `map` where it covers it.
     fn copy_out(
         &self,
         map: Option<&Mmap>,
@@ -216,10 +313,19 @@ impl BufferedFile {
         end: u64,
         out: &mut [u8],
     ) -> Result<(), StorageError> {
-        let on_disk = (end.min(self.disk_len) - pos) as usize;
-        let (head, tail) = out.split_at_mut(on_disk);
-        self.read_disk(map, pos, head)?;
-        tail.copy_from_slice(self.buffered(self.disk_len, tail.len()));
+        let on_disk = end.min(self.disk_len).saturating_sub(pos) as usize;
+        let (head, rest) = out.split_at_mut(on_disk);
+        if !head.is_empty() {
+            self.read_disk(map, pos, head)?;
+        }
+        // `check` ran, so the rest is content: unwritten, then buffered.
+        let from = pos.max(self.disk_len);
+        let unwritten = self.unwritten();
+        let skip = (from - self.disk_len) as usize;
+        let flying = (unwritten.len() - skip).min(rest.len());
+        let (middle, tail) = rest.split_at_mut(flying);
+        middle.copy_from_slice(&unwritten[skip..skip + flying]);
+        tail.copy_from_slice(self.buffered(self.buf_start(), tail.len()));
         Ok(())
     }
 
@@ -227,8 +333,16 @@ impl BufferedFile {
     /// in the buffer.
     pub fn read_at(&self, pos: u64, len: usize) -> Result<Cow<'_, [u8]>, StorageError> {
         let end = self.check(pos, len)?;
-        if pos >= self.disk_len {
+        if pos >= self.buf_start() {
             return Ok(Cow::Borrowed(self.buffered(pos, len)));
+        }
+        if pos >= self.disk_len {
+            if let Some(bytes) = self.in_flight(pos, len) {
+                return Ok(Cow::Borrowed(bytes));
+            }
+            let mut out = vec![0; len];
+            self.copy_out(None, pos, end, &mut out)?;
+            return Ok(Cow::Owned(out));
         }
         let map = self.map.for_borrow(|| self.make_map());
         if end <= self.disk_len {
@@ -259,7 +373,7 @@ impl BufferedFile {
     /// file's next multiple of [`ALIGN`], at most `buf_cap`.
     #[inline]
     fn threshold(&self) -> usize {
-        let to_boundary = ALIGN - self.disk_len % ALIGN;
+        let to_boundary = ALIGN - self.buf_start() % ALIGN;
         usize::try_from(to_boundary).map_or(self.buf_cap, |b| b.min(self.buf_cap))
     }
 
@@ -279,9 +393,18 @@ impl BufferedFile {
     /// the buffer and the next flush, which comes before an append that
     /// does not fit or with `flush` or `sync`, writes them or reports the
     /// error.
+    ///
+    /// With a write-behind thread, the bytes are handed over instead (once
+    /// the previous flight landed) and the rest moved to the spare buffer.
     #[cold]
     #[inline(never)]
     fn write_aligned(&mut self) {
+        if self.settle().is_err() {
+            return;
+        }
+        if self.behind.is_some() && self.hand_over().is_ok() {
+            return;
+        }
         loop {
             let n = self.threshold();
             if self.buf.len() < n {
@@ -295,6 +418,40 @@ impl BufferedFile {
             }
             self.buf.drain(..n);
         }
+    }
+
+    /// [`BufferedFile::write_aligned`] through the write-behind thread,
+    /// nothing being unwritten: `Err` where the appending thread is to write
+    /// instead (no memory for the second buffer). Where the thread cannot
+    /// be started, the bytes are written here.
+    fn hand_over(&mut self) -> Result<(), ()> {
+        let n = self.threshold();
+        if self.buf.len() < n {
+            return Ok(());
+        }
+        let (Some(behind), Some(file)) = (&self.behind, &self.file) else {
+            return Err(());
+        };
+        let mut next = std::mem::take(&mut self.spare);
+        let rest = &self.buf[n..];
+        next.clear();
+        next.try_reserve_exact(self.buf.capacity().max(rest.len()))
+            .map_err(drop)?;
+        next.extend_from_slice(rest);
+        self.buf.truncate(n);
+        let bytes = std::mem::replace(&mut self.buf, next);
+        if let Ahead::Reserve(r) = &mut self.ahead {
+            r.before_write(file, self.disk_len + n as u64);
+        }
+        match behind.hand_over(file, self.disk_len, bytes) {
+            Ok(flight) => self.unwritten = Unwritten::Flying(flight),
+            Err(bytes) => {
+                self.unwritten = Unwritten::Failed(bytes);
+                // Kept unwritten when this fails, for the next flush.
+                let _ = self.settle();
+            }
+        }
+        Ok(())
     }
 
     /// Appends the `len` bytes `write` pushes, straight into the buffer
@@ -350,7 +507,7 @@ impl BufferedFile {
         Ok(true)
     }
 
-    /// Writes `data` at `disk_len` (writer mode only).
+    /// Writes `data` at `disk_len` (writer mode only; nothing unwritten).
     fn write_out(&mut self, data: &[u8]) -> Result<(), StorageError> {
         if let Some(file) = &self.file {
             if let Ahead::Reserve(r) = &mut self.ahead {
@@ -366,8 +523,11 @@ impl BufferedFile {
     /// Cuts the content to `len` bytes: the file is cut too, or, when it is
     /// preallocated, the cut bytes are zeroed and the blocks kept.
     pub fn truncate(&mut self, len: u64) -> Result<(), StorageError> {
-        if len >= self.disk_len {
-            let keep = usize::try_from(len - self.disk_len).unwrap_or(usize::MAX);
+        if len < self.buf_start() {
+            self.settle()?;
+        }
+        if len >= self.buf_start() {
+            let keep = usize::try_from(len - self.buf_start()).unwrap_or(usize::MAX);
             self.buf.truncate(keep);
             return Ok(());
         }
@@ -390,6 +550,7 @@ impl BufferedFile {
 
     /// Writes the buffer to the file (writer mode; a no-op for an overlay).
     pub fn flush(&mut self) -> Result<(), StorageError> {
+        self.settle()?;
         if self.mode == Mode::Writer && !self.buf.is_empty() {
             let buf = std::mem::take(&mut self.buf);
             let written = self.write_out(&buf);
@@ -422,6 +583,7 @@ impl BufferedFile {
         self.flush()?;
         if self.mode == Mode::Writer {
             self.buf = Vec::new();
+            self.spare = Vec::new();
         }
         let trimmed = match (&mut self.ahead, &self.file) {
             (Ahead::Preallocate(p), Some(file)) => p.trim(file, &self.path, self.disk_len)?,
@@ -725,6 +887,92 @@ pub(crate) mod tests {
         f.append(&[3; 5]).unwrap();
         drop(f);
         assert_eq!(on_disk(tmp.path()), [&[1; 20][..], &[3; 5]].concat());
+    }
+
+    /// A writer of `f.store` in `dir` whose full buffers are handed to a
+    /// write-behind thread of its own.
+    fn writer_behind(dir: &std::path::Path, capacity: u64) -> BufferedFile {
+        writer(dir, capacity).write_behind(Arc::new(WriteBehind::default()))
+    }
+
+    #[test]
+    fn a_full_buffer_is_handed_over_readable_in_flight_and_lands_before_a_flush() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Handed over 100 bytes at a time.
+        let mut f = writer_behind(tmp.path(), 100);
+        f.append(&[1; 60]).unwrap();
+        f.append(&[2; 60]).unwrap();
+        assert!(matches!(f.unwritten, Unwritten::Flying(_)));
+        assert_eq!(f.unwritten().len(), 100);
+        assert_eq!(f.len(), 120);
+        // In flight: borrowed from the flight; across it and the buffer:
+        // copied.
+        let in_flight = f.read_at(50, 20).unwrap();
+        assert!(matches!(in_flight, Cow::Borrowed(_)));
+        assert_eq!(&*in_flight, &[[1; 10], [2; 10]].concat()[..]);
+        let across = f.read_at(95, 10).unwrap();
+        assert!(matches!(across, Cow::Owned(_)));
+        assert_eq!(&*across, &[2; 10]);
+        let mut out = [0; 3];
+        f.read_into(99, &mut out).unwrap();
+        assert_eq!(out, [2; 3]);
+        // The next hand-over lands the first flight.
+        f.append(&[3; 90]).unwrap();
+        assert_eq!(f.disk_len, 100);
+        assert_eq!(f.len(), 210);
+        f.flush().unwrap();
+        assert!(matches!(f.unwritten, Unwritten::Nothing));
+        let expected = [vec![1; 60], vec![2; 60], vec![3; 90]].concat();
+        assert_eq!(on_disk(tmp.path()), expected);
+        assert_eq!(&*f.read_at(0, 210).unwrap(), &expected[..]);
+    }
+
+    #[test]
+    fn a_cut_into_a_flight_lands_it_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = writer_behind(tmp.path(), 100);
+        f.append(&[1; 70]).unwrap();
+        f.append(&[2; 70]).unwrap();
+        assert_eq!(f.unwritten().len(), 100);
+        // Within the buffer: the flight stays.
+        f.truncate(130).unwrap();
+        assert_eq!(f.unwritten().len(), 100);
+        f.truncate(50).unwrap();
+        assert!(matches!(f.unwritten, Unwritten::Nothing));
+        assert_eq!((f.len(), on_disk(tmp.path()).len()), (50, 50));
+        f.append(&[3; 5]).unwrap();
+        drop(f);
+        assert_eq!(on_disk(tmp.path()), [&[1; 50][..], &[3; 5]].concat());
+    }
+
+    #[test]
+    fn a_failed_write_behind_is_reported_and_loses_no_byte() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f.store");
+        std::fs::write(&path, b"").unwrap();
+        // Opened read-only: every write fails.
+        let file = File::open(&path).unwrap();
+        let mut f = BufferedFile::new(path.clone(), Some(file), 0, 100, Mode::Writer)
+            .write_behind(Arc::new(WriteBehind::default()));
+        f.append(&[1; 60]).unwrap();
+        // Handed over; its write fails on the thread.
+        f.append(&[2; 60]).unwrap();
+        let expected = [[1; 60], [2; 60]].concat();
+        assert!(f.flush().is_err());
+        assert!(matches!(f.unwritten, Unwritten::Failed(_)));
+        assert_eq!(f.len(), 120);
+        assert_eq!(&*f.read_at(0, 120).unwrap(), &expected[..]);
+        // Every later write is tried again, and fails again.
+        assert!(f.sync().is_err());
+        assert!(f.truncate(10).is_err());
+        f.append(&[3; 10]).unwrap();
+        assert_eq!(f.len(), 130);
+        assert_eq!(
+            &*f.read_at(110, 20).unwrap(),
+            &[[2; 10], [3; 10]].concat()[..]
+        );
+        drop(f);
+        assert!(std::fs::read(&path).unwrap().is_empty());
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //!   (`LOCK`, see [`lock`]).
 //! * Each open file, store or index, is a [`FileHandle`] over a [`buffered`]
 //!   file: an append buffer in front of the file, written out with `pwrite`
-//!   in aligned pieces, reads from a read-only map of the file; a store's
+//!   in aligned pieces by the storage's [`write_behind`] thread while the
+//!   appends go on into a second buffer, reads from a read-only map of the
+//!   file; a store's
 //!   blocks are [`reserve`]d ahead of its writes, an index is
 //!   [`prealloc`]ated ahead of its appends. Maps are made on a file's first
 //!   real use, not on open ([`map`]): a reopen's check of each segment reads
@@ -25,6 +27,7 @@ mod map;
 mod prealloc;
 mod reserve;
 mod storage;
+mod write_behind;
 
 pub use handle::FileHandle;
 pub use storage::FileStorage;

@@ -15,6 +15,7 @@ use super::buffered::{BufferedFile, Mode};
 use super::error::io_error;
 use super::handle::FileHandle;
 use super::lock::{written_this_boot, DirLock, LOCK_FILE};
+use super::write_behind::WriteBehind;
 
 /// What a read-only storage pretends happened to a name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +44,8 @@ struct Shared {
     /// (the engine's first step on open) unless a file was created or
     /// removed through this storage since.
     listed: Mutex<Option<Vec<String>>>,
+    /// The thread a writer's files hand their full buffers to.
+    behind: Arc<WriteBehind>,
 }
 
 /// The registration of an open file's name; dropping it releases the name
@@ -175,6 +178,7 @@ impl FileStorage {
                     shadows: None,
                     open: Mutex::default(),
                     listed: Mutex::default(),
+                    behind: Arc::default(),
                 }),
             })
         };
@@ -200,6 +204,7 @@ impl FileStorage {
                 shadows: Some(Mutex::new(HashMap::new())),
                 open: Mutex::default(),
                 listed: Mutex::default(),
+                behind: Arc::default(),
             }),
         })
     }
@@ -401,7 +406,8 @@ impl FileStorage {
             Some(file) if !self.is_read_only() => (Some(file), Mode::Writer),
             file => (file, Mode::Overlay),
         };
-        let inner = BufferedFile::new(path, file, disk_len, hint.capacity, mode);
+        let inner = BufferedFile::new(path, file, disk_len, hint.capacity, mode)
+            .write_behind(Arc::clone(&self.shared.behind));
         let inner = match hint.kind {
             FileKind::Index => inner.preallocated(),
             FileKind::Store => inner,
