@@ -12,7 +12,7 @@ use crate::iter::Iter;
 use crate::record::{encode_frame, encode_frames, frame_len, Record, FRAME_HEADER_LEN};
 use crate::removal::{Detached, Oldest};
 use crate::repair::Repair;
-use crate::segment::{orphan_index_is_ours, remove_files, Segment};
+use crate::segment::{orphan_index_is_ours, remove_files, HeaderSync, Segment};
 use crate::storage::{
     FileHint, FileKind, FileSyncer, Storage, StorageError, StorageErrorKind, StorageFile,
 };
@@ -215,8 +215,12 @@ impl<S: Storage> Log<S> {
         }
         if log.segments.is_empty() {
             let base = log.config.initial_offset;
-            log.segments
-                .push(Segment::create(&log.storage, &log.config, base)?);
+            log.segments.push(Segment::create(
+                &log.storage,
+                &log.config,
+                base,
+                HeaderSync::Now,
+            )?);
             log.dir_dirty = true;
         }
         // Whatever the policy: a repair rewrote derived data (an index) that
@@ -641,7 +645,8 @@ impl<S: Storage> Log<S> {
         }
         active.seal()?;
         let base = self.next_offset();
-        let segment = Segment::create(&self.storage, &self.config, base)?;
+        let segment =
+            Segment::create(&self.storage, &self.config, base, HeaderSync::BeforeRecords)?;
         self.segments.push(segment);
         self.dir_dirty = true;
         Ok(())
@@ -691,10 +696,19 @@ impl<S: Storage> Log<S> {
         }
     }
 
-    /// Hands buffered writes to the operating system.
+    /// Hands buffered writes to the operating system: the active
+    /// segment's, and whatever the backend still has in hand for segments
+    /// sealed since the last sync (the native backend's cuts of sealed
+    /// files, left to its write-behind thread at a roll), so that a reader
+    /// opening the files afterwards sees them settled.
     pub fn flush(&mut self) -> Result<()> {
         self.writable()?;
-        let flushed = self.active_mut().and_then(Segment::flush);
+        // The active segment is dirty whenever it holds unflushed appends.
+        let flushed = self
+            .segments
+            .iter_mut()
+            .filter(|s| s.dirty)
+            .try_for_each(Segment::flush);
         self.guard(flushed)
     }
 
@@ -943,7 +957,7 @@ impl<S: Storage> Log<S> {
         let marker = cut_marker_name(from);
         drop(self.storage.create(&marker, MARKER_HINT)?);
         self.storage.sync_dir()?;
-        let segment = Segment::create(&self.storage, &self.config, from)?;
+        let segment = Segment::create(&self.storage, &self.config, from, HeaderSync::Now)?;
         self.segments.push(segment);
         self.segments.remove(0);
         self.dir_dirty = true;
@@ -1019,8 +1033,12 @@ impl<S: Storage> Log<S> {
         self.rewind(self.config.initial_offset);
         self.remove_all()?;
         let base = self.config.initial_offset;
-        self.segments
-            .push(Segment::create(&self.storage, &self.config, base)?);
+        self.segments.push(Segment::create(
+            &self.storage,
+            &self.config,
+            base,
+            HeaderSync::Now,
+        )?);
         self.dir_dirty = true;
         self.poisoned = None;
         self.unsynced_bytes = 0;

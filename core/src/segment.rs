@@ -23,6 +23,18 @@ use crate::store::{header_of, Store};
 /// Largest buffer of index entries written at once during a rebuild.
 const REBUILD_CHUNK: usize = 64 << 10;
 
+/// When [`Segment::create`] makes the new store's header durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HeaderSync {
+    /// Before it returns ([`StorageFile::sync`]).
+    Now,
+    /// Before any record of the store reaches the medium, and so before
+    /// the store is sealed and the next segment exists
+    /// ([`StorageFile::sync_barrier`]): a roll, where the appending thread
+    /// then waits for no sync.
+    BeforeRecords,
+}
+
 /// One segment of the log.
 #[derive(Debug)]
 pub(crate) struct Segment<F> {
@@ -57,20 +69,28 @@ fn hints(config: &Config) -> (FileHint, FileHint) {
 }
 
 impl<F: StorageFile> Segment<F> {
-    /// Creates an empty segment at `base`: store first, its header synced,
-    /// then index.
+    /// Creates an empty segment at `base`: store first, its header synced
+    /// (`header`), then index.
     ///
     /// The store's header is synced because a crash may leave unsynced
     /// bytes as garbage, and a garbage header cannot be told from a foreign
     /// file (`FORMAT.md`, "Recovery on open"): without the sync a crash
     /// after a roll could leave a log that does not open.
-    pub fn create<S: Storage<File = F>>(storage: &S, config: &Config, base: u64) -> Result<Self> {
+    pub fn create<S: Storage<File = F>>(
+        storage: &S,
+        config: &Config,
+        base: u64,
+        header: HeaderSync,
+    ) -> Result<Self> {
         let (store_hint, index_hint) = hints(config);
         let mut store = Store::init(
             storage.create(&file_name(base, FileKind::Store), store_hint)?,
             base,
         )?;
-        store.file.sync()?;
+        match header {
+            HeaderSync::Now => store.file.sync()?,
+            HeaderSync::BeforeRecords => store.file.sync_barrier()?,
+        }
         let index = Index::init(
             storage.create(&file_name(base, FileKind::Index), index_hint)?,
             base,
@@ -738,7 +758,7 @@ mod tests {
 
     /// A segment at `base` holding 10-byte records with timestamps `ts`.
     fn filled(storage: &MemoryStorage, base: u64, ts: &[u64]) -> Segment<crate::MemoryFile> {
-        let mut segment = Segment::create(storage, &config(), base).unwrap();
+        let mut segment = Segment::create(storage, &config(), base, HeaderSync::Now).unwrap();
         for (i, &t) in (0u64..).zip(ts) {
             let mut frame = Vec::new();
             encode_frame(

@@ -336,6 +336,18 @@ pub trait StorageFile {
     /// seen by reads at the time of the call.
     fn sync(&mut self) -> Result<(), StorageError>;
 
+    /// Makes every prior append and truncate of this file durable before
+    /// any later append reaches the medium, without waiting for that: the
+    /// log calls it for a new store's header at a roll, which then costs
+    /// the appending thread no sync. The default is [`StorageFile::sync`].
+    ///
+    /// Power loss: the file holds a prefix of its appends in which every
+    /// byte appended before the call is durable before any byte after it
+    /// (the call alone promises nothing durable).
+    fn sync_barrier(&mut self) -> Result<(), StorageError> {
+        self.sync()
+    }
+
     /// Makes the file's first `len` bytes (at most [`StorageFile::len`])
     /// durable, with what it takes to read them back, where the backend can
     /// do that without the rest of the file. The log calls it for a store's

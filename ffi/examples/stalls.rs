@@ -3,12 +3,15 @@
 //! while the main thread
 //! - calls `retain_bytes` once to keep 8 MiB of a log of `records` records
 //!   (about 30 segments to remove), or
-//! - calls `sync` every 10 ms, 20 times,
+//! - calls `sync` every 10 ms, 20 times (and, with 64 MiB segments, the
+//!   default, 100 times),
 //!
 //! each against the same loop beside a call that does nothing (a
 //! `retain_bytes` that removes nothing, sleeps without syncs), in the same
 //! run. Reported per case: the appends made, the longest one, how many took
-//! over 1 ms, and the time spent in those over 100 µs. Then, under
+//! over 1 ms, the time spent in those over 100 µs, and the median and
+//! longest of the appends that rolled (found by offset: the appends are all
+//! of one size, so a segment holds a known number). Then, under
 //! `SyncPolicy::EveryAppend` (each append durable before it returns), the
 //! appends per second of 1 and of 4 threads appending for 500 ms, which
 //! share syncs (a group commit). Last, the longest append until the first
@@ -33,7 +36,8 @@ use dislog::{Config, Log};
 #[derive(Clone, Copy)]
 enum Beside {
     Retain(u64),
-    Syncs(bool),
+    /// Whether to sync, how many times, in segments of how many MiB.
+    Syncs(bool, u32, u64),
 }
 
 /// The appender's view of one case.
@@ -42,11 +46,22 @@ struct Waits {
     longest: Duration,
     over_1ms: u64,
     in_over_100us: Duration,
+    rolls: Vec<Duration>,
+}
+
+/// Records of 100 bytes (124-byte frames) in a store of `mib` MiB after its
+/// 24-byte header: the appends of offsets that are multiples of this roll.
+fn per_segment(mib: u64) -> u64 {
+    ((mib << 20) - 24) / 124
 }
 
 fn measure(dir: &std::path::Path, records: u64, beside: Beside) -> Waits {
+    let mib = match beside {
+        Beside::Syncs(_, _, mib) => mib,
+        Beside::Retain(_) => 4,
+    };
     let config = Config {
-        max_store_bytes: 4 << 20,
+        max_store_bytes: mib << 20,
         ..Config::default()
     };
     let log = Arc::new(Log::open(dir, config).unwrap());
@@ -65,11 +80,15 @@ fn measure(dir: &std::path::Path, records: u64, beside: Beside) -> Waits {
                 longest: Duration::ZERO,
                 over_1ms: 0,
                 in_over_100us: Duration::ZERO,
+                rolls: Vec::new(),
             };
             while !stop.load(Ordering::Relaxed) {
                 let start = Instant::now();
-                log.append(&[0xa5; 100]).unwrap();
+                let offset = log.append(&[0xa5; 100]).unwrap();
                 let took = start.elapsed();
+                if offset % per_segment(mib) == 0 && offset > 0 {
+                    waits.rolls.push(took);
+                }
                 waits.appends += 1;
                 waits.longest = waits.longest.max(took);
                 waits.over_1ms += u64::from(took > Duration::from_millis(1));
@@ -85,8 +104,8 @@ fn measure(dir: &std::path::Path, records: u64, beside: Beside) -> Waits {
         Beside::Retain(keep) => {
             log.retain_bytes(keep).unwrap();
         }
-        Beside::Syncs(sync) => {
-            for _ in 0..20 {
+        Beside::Syncs(sync, times, _) => {
+            for _ in 0..times {
                 std::thread::sleep(Duration::from_millis(10));
                 if sync {
                     log.sync().unwrap();
@@ -173,19 +192,29 @@ fn main() {
     let cases = [
         ("retain_bytes removing nothing", Beside::Retain(u64::MAX)),
         ("retain_bytes keeping 8 MiB", Beside::Retain(8 << 20)),
-        ("20 sleeps of 10 ms", Beside::Syncs(false)),
-        ("20 syncs 10 ms apart", Beside::Syncs(true)),
+        ("20 sleeps of 10 ms", Beside::Syncs(false, 20, 4)),
+        ("20 syncs 10 ms apart", Beside::Syncs(true, 20, 4)),
+        (
+            "100 syncs 10 ms apart, 64 MiB segments",
+            Beside::Syncs(true, 100, 64),
+        ),
     ];
     for run in 1..=runs {
         for (what, beside) in cases {
             let tmp = tempfile::tempdir_in(&parent).expect("temporary directory");
-            let w = measure(tmp.path(), records, beside);
+            let mut w = measure(tmp.path(), records, beside);
+            w.rolls.sort();
+            let median = w.rolls.get(w.rolls.len() / 2).copied().unwrap_or_default();
+            let slowest = w.rolls.last().copied().unwrap_or_default();
             println!(
-                "run {run}: beside {what}: {} appends, longest {:.2} ms, {} over 1 ms, {:.1} ms in those over 100 us",
+                "run {run}: beside {what}: {} appends, longest {:.2} ms, {} over 1 ms, {:.1} ms in those over 100 us; {} rolls, median {:.2} ms, longest {:.2} ms",
                 w.appends,
                 ms(w.longest),
                 w.over_1ms,
-                ms(w.in_over_100us)
+                ms(w.in_over_100us),
+                w.rolls.len(),
+                ms(median),
+                ms(slowest)
             );
         }
         for threads in [1, 4] {

@@ -37,9 +37,10 @@ fn records_survive_close_and_reopen() {
 }
 
 /// A roll seals the segment it leaves: its index is trimmed to its
-/// entries while the log is still open (and its buffers given back), and a
-/// suffix cut back into it makes it the active segment again, which takes
-/// appends as before.
+/// entries while the log is still open (by the write-behind thread, landed
+/// by the next sync at the latest; its buffers go to the new segment), and
+/// a suffix cut back into it makes it the active segment again, which
+/// takes appends as before.
 #[test]
 fn a_roll_trims_the_sealed_index_and_a_cut_back_into_it_appends_again() {
     let tmp = tempfile::tempdir().unwrap();
@@ -54,6 +55,7 @@ fn a_roll_trims_the_sealed_index_and_a_cut_back_into_it_appends_again() {
         fill(&log, next, next + 1);
         next += 1;
     }
+    log.sync().unwrap();
     let segments = log.segments();
     for sealed in &segments[..2] {
         let name = format!("{:020}.index", sealed.base);

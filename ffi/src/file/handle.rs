@@ -70,12 +70,16 @@ impl StorageFile for FileHandle {
         self.inner.sync()
     }
 
+    fn sync_barrier(&mut self) -> Result<(), StorageError> {
+        self.inner.sync_barrier()
+    }
+
     fn sync_prefix(&mut self, len: u64) -> Result<(), StorageError> {
         self.inner.sync_prefix(len)
     }
 
     fn seal(&mut self) -> Result<(), StorageError> {
-        self.inner.seal().map(drop)
+        self.inner.seal_for_roll()
     }
 
     fn syncer(&self) -> Option<Box<dyn FileSyncer>> {

@@ -68,6 +68,12 @@ impl Preallocation {
         }
     }
 
+    /// Whether content of `end` bytes needs the file extended first.
+    #[inline]
+    pub fn must_grow(&self, end: u64) -> bool {
+        end > self.alloc
+    }
+
     /// Before the content grows to `end` bytes: extends the file first when
     /// it is shorter. An error (a full disk) leaves the file as it was.
     #[inline]
@@ -77,7 +83,7 @@ impl Preallocation {
         path: &Path,
         end: u64,
     ) -> Result<(), StorageError> {
-        if end > self.alloc {
+        if self.must_grow(end) {
             self.grow(file, path, end)?;
         }
         Ok(())
@@ -118,6 +124,14 @@ impl Preallocation {
             pos = data.end;
         }
         Ok(())
+    }
+
+    /// Drops the preallocation as [`Preallocation::trim`] does, leaving the
+    /// cut itself, to `len` bytes, to the caller; whether there was any.
+    pub fn forget(&mut self, len: u64) -> bool {
+        let had = self.alloc != len;
+        self.alloc = len;
+        had
     }
 
     /// Cuts the file to its content, `len` bytes, dropping the

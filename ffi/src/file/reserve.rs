@@ -100,6 +100,14 @@ impl Reservation {
         self.end = len;
     }
 
+    /// Drops the reservation past `len`, the file's length, leaving the
+    /// cut that gives its blocks back to the caller; whether there was any.
+    pub fn forget(&mut self, len: u64) -> bool {
+        let had = self.end > len;
+        self.end = self.end.min(len);
+        had
+    }
+
     /// Gives back the blocks reserved past `len`, the file's length.
     /// Best effort: a failure leaves them reserved, and loses nothing.
     pub fn release(&mut self, file: &File, len: u64) {
