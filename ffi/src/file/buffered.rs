@@ -529,12 +529,14 @@ impl BufferedFile {
         self.buf.truncate(n);
         let bytes = std::mem::replace(&mut self.buf, next);
         self.buf_start += n as u64;
-        if let Ahead::Reserve(r) = &mut self.ahead {
-            r.before_write(file, self.disk_len + n as u64);
-        }
+        let reserve = match &mut self.ahead {
+            Ahead::Reserve(r) => r.plan(file, self.disk_len + n as u64),
+            Ahead::Preallocate(_) => None,
+        };
         let then = Then {
             sync_after,
             cut_to: None,
+            reserve,
         };
         match behind.hand_over(file, self.disk_len, bytes, then) {
             Ok(flight) => self.unwritten = Unwritten::Flying(flight),
@@ -742,8 +744,8 @@ impl BufferedFile {
             return Ok(());
         }
         let then = Then {
-            sync_after: None,
             cut_to: Some(len),
+            ..Then::default()
         };
         match behind.hand_over(file, len, Vec::new(), then) {
             Ok(flight) => self.unwritten = Unwritten::Flying(flight),

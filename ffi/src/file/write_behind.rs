@@ -44,6 +44,8 @@ use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::reserve::{reserve, Step};
+
 /// How long a waiting side (the thread for its next buffer, a file for its
 /// flight) polls before it blocks, about four buffers' writes: with both
 /// sides blocking at once, the harness's batches of 64 ran at 21.9 M
@@ -97,6 +99,9 @@ pub(crate) struct Then {
     /// Afterwards, cut the file to this length (`ftruncate`), best effort:
     /// a sealed file giving back its preallocated or reserved blocks.
     pub cut_to: Option<u64>,
+    /// First, reserve the blocks of this step past the file's length, best
+    /// effort ([`super::reserve`]).
+    pub reserve: Option<Step>,
 }
 
 /// A buffer to write at `pos` of `file`, and what comes after.
@@ -280,6 +285,11 @@ pub(crate) fn write_ordered(
 
 impl Job {
     fn run(mut self) {
+        if let Some(step) = self.then.reserve {
+            // Best effort, as on the appending thread: the write itself
+            // reports a full disk.
+            let _ = reserve(&self.file, step);
+        }
         let result = match &self.bytes {
             Some(bytes) => write_ordered(&self.file, bytes, self.pos, self.then.sync_after),
             None => Ok(()),
