@@ -13,12 +13,13 @@
 //! The reservation is made by the write-behind thread, before the write
 //! that needs it ([`Reservation::plan`]; by the appending thread when it
 //! writes itself): an `fallocate` beside a sync's journal commit took up to
-//! 7 ms on the development VM, and the appending thread waited for it. It
-//! grows in steps of the store's whole capacity, at most 64 MiB, so that a
-//! default segment (64 MiB) asks once: in steps of a sixteenth, the `stalls`
-//! example's appender with 64 MiB segments and a sync every 10 ms spent
-//! 110–189 ms of its second in `fallocate`s over 0.5 ms (perf trace). It
-//! never goes
+//! 7 ms on the development VM, and the appending thread waited for it. The
+//! first step is a sixteenth of the store's capacity (256 KiB to 4 MiB, so
+//! that a small or idle log holds little), every later one 64 MiB, so that
+//! a default segment (64 MiB) asks twice: in steps of a sixteenth, the
+//! `stalls` example's appender with 64 MiB segments and a sync every 10 ms
+//! spent 110–189 ms of its second in `fallocate`s over 0.5 ms (perf
+//! trace). It never goes
 //! past the capacity, and is given back
 //! (`ftruncate` to the file's own length, which on ext4 frees the blocks
 //! past the end) when the handle is closed or dropped, or the file is cut.
@@ -37,10 +38,12 @@ use std::fs::File;
 use rustix::fs::FallocateFlags;
 use rustix::io::Errno;
 
-/// The smallest step of a reservation.
+/// The smallest first step of a reservation.
 const STEP_MIN: u64 = 256 << 10;
-/// The largest step of a reservation.
-const STEP_MAX: u64 = 64 << 20;
+/// The largest first step of a reservation.
+const FIRST_MAX: u64 = 4 << 20;
+/// Every step after the first.
+const STEP_LATER: u64 = 64 << 20;
 
 /// `statfs` magic number of ext4 (and ext2/ext3, which share it).
 const EXT4_SUPER_MAGIC: u64 = 0xEF53;
@@ -85,7 +88,7 @@ impl Reservation {
     pub fn new(len: u64, capacity: u64) -> Self {
         Self {
             end: len,
-            step: capacity.clamp(STEP_MIN, STEP_MAX),
+            step: (capacity / 16).clamp(STEP_MIN, FIRST_MAX),
             capacity,
             worth: None,
         }
@@ -134,6 +137,7 @@ impl Reservation {
             len: target - self.end,
         };
         self.end = target;
+        self.step = STEP_LATER;
         Some(step)
     }
 
@@ -182,36 +186,38 @@ mod tests {
             .truncate(false)
             .open(tmp.path().join("f.store"))
             .unwrap();
-        // A step is the capacity, 256 KiB to 64 MiB.
-        assert_eq!(Reservation::new(0, 1 << 30).step, 64 << 20);
+        // A first step is a sixteenth of the capacity, 256 KiB to 4 MiB.
+        assert_eq!(Reservation::new(0, 1 << 30).step, 4 << 20);
         assert_eq!(Reservation::new(0, 4 << 10).step, 256 << 10);
         let mut r = Reservation::new(0, 200 << 20);
-        assert_eq!(r.step, 64 << 20);
         r.before_write(&file, 100);
         if !worth_reserving(&file) {
             // Not ext4 (a tmpfs, say): nothing is reserved.
             assert_eq!((r.end, r.worth), (0, Some(false)));
             return;
         }
-        assert_eq!(r.end, 64 << 20);
+        assert_eq!(r.end, 4 << 20);
         file.write_all_at(&[1; 100], 0).unwrap();
         assert_eq!(
             file.metadata().unwrap().len(),
             100,
             "the length is untouched"
         );
-        assert!(allocated(&file) >= 64 << 20);
-        // Within the reservation: nothing to do; past it: the next step,
-        // or the write's end if that is further.
-        r.before_write(&file, 64 << 20);
-        assert_eq!(r.end, 64 << 20);
-        r.before_write(&file, (129 << 20) + 5);
-        assert_eq!(r.end, (129 << 20) + 5);
+        assert!(allocated(&file) >= 4 << 20);
+        // Within the reservation: nothing to do; past it: the next step
+        // (64 MiB from the second on), or the write's end if that is
+        // further.
+        r.before_write(&file, 4 << 20);
+        assert_eq!(r.end, 4 << 20);
+        r.before_write(&file, (4 << 20) + 5);
+        assert_eq!(r.end, 68 << 20);
+        r.before_write(&file, (133 << 20) + 5);
+        assert_eq!(r.end, (133 << 20) + 5);
         // A planned step is counted as reserved, for the caller to reserve.
-        let step = r.plan(&file, (129 << 20) + 6).unwrap();
-        assert_eq!(r.end, (193 << 20) + 5);
+        let step = r.plan(&file, (133 << 20) + 6).unwrap();
+        assert_eq!(r.end, (197 << 20) + 5);
         reserve(&file, step).unwrap();
-        assert!(allocated(&file) >= 193 << 20);
+        assert!(allocated(&file) >= 197 << 20);
         // Never past the capacity.
         r.before_write(&file, (200 << 20) - 1);
         r.before_write(&file, 200 << 20);
