@@ -105,3 +105,48 @@ fn logs_opened_one_after_another_and_side_by_side_keep_their_records() {
         }
     }
 }
+
+/// A roll leaves the new store's header sync and the sealed files' cuts to
+/// the write-behind thread: after a flush, every sealed index holds exactly
+/// its entries and every sealed store its frames; a read-only open then
+/// sees every record and repairs nothing; a cut back into a sealed segment
+/// and more appends (which wait for its cut) reopen without a repair.
+#[test]
+fn rolls_leave_sealed_files_cut_to_their_content_once_flushed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let log = Log::open(&dir, config()).unwrap();
+    let mut next = 0;
+    while log.segments().len() < 6 {
+        assert_eq!(log.append(&payload(next)).unwrap(), next);
+        next += 1;
+    }
+    log.flush().unwrap();
+    let segments = log.segments();
+    for sealed in &segments[..segments.len() - 1] {
+        let len = |ext: &str| {
+            std::fs::metadata(dir.join(format!("{:020}.{ext}", sealed.base)))
+                .unwrap()
+                .len()
+        };
+        assert_eq!(len("index"), 24 + 16 * sealed.records, "{sealed:?}");
+        // Frames of 1,024 bytes (24 of header, 1,000 of payload).
+        assert_eq!(len("store"), 24 + 1024 * sealed.records, "{sealed:?}");
+    }
+    let reader = Log::open_read_only(&dir, config()).unwrap();
+    assert!(reader.repairs().is_empty(), "{:?}", reader.repairs());
+    check(&reader, 0, next);
+    drop(reader);
+    // Into the second segment, sealed: it is the active one again.
+    let cut = segments[1].base + 100;
+    log.truncate_suffix(cut).unwrap();
+    for o in cut..cut + 3000 {
+        assert_eq!(log.append(&payload(o)).unwrap(), o);
+    }
+    check(&log, 0, cut + 3000);
+    log.close().unwrap();
+    let log = Log::open(&dir, config()).unwrap();
+    assert!(log.repairs().is_empty(), "{:?}", log.repairs());
+    check(&log, 0, cut + 3000);
+    log.close().unwrap();
+}
