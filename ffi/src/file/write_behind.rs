@@ -124,6 +124,15 @@ struct Done {
     landed: Condvar,
 }
 
+impl Done {
+    /// Sets `result` and wakes the flight waiting for it.
+    fn report(&self, result: io::Result<()>) {
+        *lock(&self.result) = Some(result);
+        self.reported.store(true, Ordering::Release);
+        self.landed.notify_one();
+    }
+}
+
 /// A buffer handed to the thread: its bytes stay readable while they are
 /// written, and come back with the write's outcome ([`Flight::land`]).
 #[derive(Debug)]
@@ -305,9 +314,7 @@ impl Job {
     /// Lets go of the bytes, then reports `result` to the flight.
     fn report(&mut self, result: io::Result<()>) {
         self.bytes = None;
-        *lock(&self.done.result) = Some(result);
-        self.done.reported.store(true, Ordering::Release);
-        self.done.landed.notify_one();
+        self.done.report(result);
     }
 }
 
@@ -378,9 +385,7 @@ impl Flight {
 impl Held {
     /// Reports `result` to the flight (its bytes are the caller's to write).
     pub(crate) fn land(self, result: io::Result<()>) {
-        *lock(&self.0.result) = Some(result);
-        self.0.reported.store(true, Ordering::Release);
-        self.0.landed.notify_one();
+        self.0.report(result);
     }
 }
 
