@@ -104,6 +104,9 @@ pub struct Log<S: Storage> {
     /// Suffix truncations and resets so far: a sync begun before one of
     /// them does not move `durable_next` (the offsets it saw are gone).
     rewinds: u64,
+    /// The stamp of the last append stamped by the clock (0: none since
+    /// the open), see [`Log::append_clocked`].
+    last_clock_ms: u64,
 }
 
 impl<S: Storage> core::fmt::Debug for Log<S> {
@@ -150,6 +153,7 @@ impl<S: Storage> Log<S> {
             sync_due: false,
             durable_next: 0,
             rewinds: 0,
+            last_clock_ms: 0,
         };
         for base in indexes {
             if stores.binary_search(&base).is_err()
@@ -478,7 +482,37 @@ impl<S: Storage> Log<S> {
     /// Appends a record stamped with the config's clock; returns its offset.
     pub fn append(&mut self, payload: &[u8]) -> Result<u64> {
         let now = (self.config.clock)();
-        self.append_at(payload, now)
+        self.append_clocked(payload, now)
+    }
+
+    /// [`Log::append`] with `now`, the config's clock read by the caller
+    /// just before: a thread-safe wrapper reads it before it takes the lock
+    /// that lets one append in at a time, so that the read does not wait
+    /// for the lock's instruction (an ordered TSC read waits for every
+    /// earlier one).
+    ///
+    /// Another append can then have been let in between the reading and
+    /// this call, with a later stamp. A reading below the last clock stamp
+    /// is therefore taken again, here: records stamped by the clock keep to
+    /// offset order unless the clock itself goes back, as when it is read
+    /// here every time. Both readings are taken inside the wrapper's append,
+    /// so the promises of a clock read here hold for the stamp.
+    pub fn append_clocked(&mut self, payload: &[u8], now: u64) -> Result<u64> {
+        let stamp = self.clock_stamp(now);
+        self.append_at(payload, stamp)
+    }
+
+    /// The stamp of an append whose clock read gave `now` (see
+    /// [`Log::append_clocked`]), remembered as the last clock stamp.
+    #[inline]
+    fn clock_stamp(&mut self, now: u64) -> u64 {
+        let stamp = if now < self.last_clock_ms {
+            (self.config.clock)()
+        } else {
+            now
+        };
+        self.last_clock_ms = stamp;
+        stamp
     }
 
     /// Appends a record with a caller-chosen timestamp; returns its offset.
@@ -505,7 +539,14 @@ impl<S: Storage> Log<S> {
     /// appends nothing. An empty batch is an [`Error::InvalidArgument`].
     pub fn append_batch<R: AsRef<[u8]>>(&mut self, records: &[R]) -> Result<u64> {
         let now = (self.config.clock)();
-        self.append_batch_at(records, now)
+        self.append_batch_clocked(records, now)
+    }
+
+    /// [`Log::append_batch`] with `now`, the config's clock read by the
+    /// caller just before, as [`Log::append_clocked`] takes it.
+    pub fn append_batch_clocked<R: AsRef<[u8]>>(&mut self, records: &[R], now: u64) -> Result<u64> {
+        let stamp = self.clock_stamp(now);
+        self.append_batch_at(records, stamp)
     }
 
     /// [`Log::append_batch`] with a caller-chosen timestamp for every record.

@@ -339,6 +339,30 @@ fn timestamps_come_from_the_clock_or_the_caller() {
 }
 
 #[test]
+fn a_clock_reading_below_the_last_clock_stamp_is_taken_again() {
+    use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+    static NOW: AtomicU64 = AtomicU64::new(9);
+    let config = Config {
+        clock: || NOW.load(SeqCst),
+        ..tiny()
+    };
+    let mut log = Log::open(MemoryStorage::new(), config).unwrap();
+    log.append_clocked(b"a", 5).unwrap();
+    log.append_clocked(b"b", 7).unwrap();
+    // Read before `b` was let in: the clock is read again (9).
+    log.append_clocked(b"c", 6).unwrap();
+    // Caller-chosen timestamps are not clock stamps.
+    log.append_at(b"d", 100).unwrap();
+    log.append_batch_clocked(&[b"e", b"f"], 9).unwrap();
+    // The clock went back: its own reading is the stamp.
+    NOW.store(3, SeqCst);
+    log.append_clocked(b"g", 2).unwrap();
+    log.append_batch_clocked(&[b"h"], 4).unwrap();
+    let times: Vec<u64> = log.records().map(|r| r.unwrap().timestamp).collect();
+    assert_eq!(times, [5, 7, 9, 100, 9, 9, 3, 4]);
+}
+
+#[test]
 fn snapshot_restores_offsets_timestamps_and_bytes() {
     let (_, mut log) = filled(tiny(), 30);
     log.truncate(10).unwrap();

@@ -7,8 +7,8 @@ use std::sync::{Condvar, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWrit
 use std::time::{Duration, Instant};
 
 use dislog_core::{
-    parse_file_name, Config, Error, Oldest, Record, Removed, Repair, Result, SegmentInfo, Storage,
-    StorageError, StorageErrorKind,
+    parse_file_name, Clock, Config, Error, Oldest, Record, Removed, Repair, Result, SegmentInfo,
+    Storage, StorageError, StorageErrorKind,
 };
 
 use crate::file::FileStorage;
@@ -186,6 +186,9 @@ pub struct Log {
     /// began while another ran would find that one's files marked synced and
     /// return before they are. Taken after `removal`, before the write lock.
     syncing: SyncTurn,
+    /// The engine's clock (its config's), read by [`Log::append`] and
+    /// [`Log::append_batch`] before they take the write lock.
+    clock: Clock,
 }
 
 /// The error every write method of a read-only log returns.
@@ -311,7 +314,9 @@ impl Log {
 
     fn wrap(mut log: dislog_core::Log<FileStorage>, storage: FileStorage) -> Self {
         log.defer_policy_syncs();
+        let clock = log.config().clock;
         Self {
+            clock,
             inner: RwLock::new(log),
             tail: Tail::default(),
             storage,
@@ -342,8 +347,14 @@ impl Log {
     }
 
     /// Appends a record stamped with the config's clock; returns its offset.
+    ///
+    /// The clock is read before the write lock is taken
+    /// ([`dislog_core::Log::append_clocked`] says how concurrent appends are
+    /// stamped then): an ordered TSC read waits for every earlier
+    /// instruction, the lock's compare-exchange among them.
     pub fn append(&self, payload: &[u8]) -> Result<u64> {
-        self.write_then_sync(|log| log.append(payload))
+        let now = (self.clock)();
+        self.write_then_sync(|log| log.append_clocked(payload, now))
     }
 
     /// Appends a record with a caller-chosen timestamp (ms since the Unix
@@ -355,7 +366,8 @@ impl Log {
     /// Appends records with consecutive offsets, all or none; returns the
     /// first offset. An empty batch is an invalid argument.
     pub fn append_batch<R: AsRef<[u8]>>(&self, records: &[R]) -> Result<u64> {
-        self.write_then_sync(|log| log.append_batch(records))
+        let now = (self.clock)();
+        self.write_then_sync(|log| log.append_batch_clocked(records, now))
     }
 
     /// Runs `write` under the write lock, then the sync the policy asked

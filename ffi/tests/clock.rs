@@ -49,7 +49,8 @@ fn appends_from_two_threads_are_stamped_between_the_clock_reads_around_them() {
             before <= stamp && stamp <= after,
             "{offset}: {before} {stamp} {after}"
         );
-        // Stamped under the writer lock: in offset order, never going back.
+        // In offset order, never going back: a reading taken before the
+        // lock that is below the last stamp is taken again under it.
         assert!(previous <= stamp, "{offset}: {previous} then {stamp}");
         previous = stamp;
     }
