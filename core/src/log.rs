@@ -109,6 +109,12 @@ pub struct Log<S: Storage> {
     last_clock_ms: u64,
 }
 
+/// Whether `e` is [`StorageError::out_of_memory`]'s error, which changed
+/// nothing.
+fn out_of_memory(e: &Error) -> bool {
+    matches!(e, Error::Storage(s) if s.is_out_of_memory())
+}
+
 impl<S: Storage> core::fmt::Debug for Log<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Log")
@@ -525,10 +531,10 @@ impl<S: Storage> Log<S> {
         let segment = self.active()?;
         if !segment.fits(&self.config, segment.store.len(), segment.count, len) {
             let rolled = self.roll();
-            self.guard(rolled)?;
+            self.guard_append(rolled)?;
         }
         let written = self.append_one(payload, timestamp);
-        self.guard(written)?;
+        self.guard_append(written)?;
         self.after_write(len)?;
         Ok(first)
     }
@@ -559,18 +565,64 @@ impl<S: Storage> Log<S> {
         let first = self.check_append(records.len(), largest.unwrap_or(0) as u64)?;
         let mut done = 0;
         let mut bytes = 0;
+        let (segments, count) = (self.segments.len(), self.active()?.count);
         while done < records.len() {
-            let written = self.append_chunk(&records[done..], timestamp);
-            let (n, b) = self.guard(written)?;
+            let (n, b) = match self.append_chunk(&records[done..], timestamp) {
+                Err(e) if out_of_memory(&e) => return self.batch_failed(segments, count, e),
+                written => self.guard(written)?,
+            };
             if n == 0 {
-                let rolled = self.roll();
-                self.guard(rolled)?;
+                match self.roll() {
+                    Err(e) if out_of_memory(&e) => return self.batch_failed(segments, count, e),
+                    rolled => self.guard(rolled)?,
+                }
             }
             done += n;
             bytes += b;
         }
         self.after_write(bytes)?;
         Ok(first)
+    }
+
+    /// [`Log::guard`] for a record's append or the roll before it: a
+    /// failure out of memory changed nothing ([`StorageError::out_of_memory`];
+    /// [`Segment::append`] and [`Log::roll`] undo the rest) and does not
+    /// poison the log.
+    #[inline]
+    fn guard_append<T>(&mut self, result: Result<T>) -> Result<T> {
+        match &result {
+            Err(e) if out_of_memory(e) => result,
+            _ => self.guard(result),
+        }
+    }
+
+    /// A batch ran out of memory (`e`): takes back the records it had
+    /// written and returns `e`. The segments it rolled into are closed and
+    /// removed, and the segment that was active (`segments` segments
+    /// before, holding `count` records then) is cut back. When any of that
+    /// fails, the log is poisoned.
+    fn batch_failed(&mut self, segments: usize, count: u64, e: Error) -> Result<u64> {
+        let undone = self.undo_rolls(segments).and_then(|()| {
+            let active = self.active_mut()?;
+            active.truncate(count)
+        });
+        self.guard(undone)?;
+        Err(e)
+    }
+
+    /// Closes and removes every segment past the first `segments`.
+    fn undo_rolls(&mut self, segments: usize) -> Result<()> {
+        while self.segments.len() > segments {
+            let Some(segment) = self.segments.pop() else {
+                break;
+            };
+            let base = segment.base;
+            segment.close()?;
+            for kind in [FileKind::Store, FileKind::Index] {
+                self.storage.remove(&crate::format::file_name(base, kind))?;
+            }
+        }
+        Ok(())
     }
 
     /// What every append checks before it writes anything: the log is
@@ -687,7 +739,17 @@ impl<S: Storage> Log<S> {
         active.seal()?;
         let base = self.next_offset();
         let segment =
-            Segment::create(&self.storage, &self.config, base, HeaderSync::BeforeRecords)?;
+            match Segment::create(&self.storage, &self.config, base, HeaderSync::BeforeRecords) {
+                Err(e) if out_of_memory(&e) => {
+                    // What the creation made goes again; the sealed segment
+                    // stays the active one, and the next append rolls again.
+                    for kind in [FileKind::Store, FileKind::Index] {
+                        self.storage.remove(&crate::format::file_name(base, kind))?;
+                    }
+                    return Err(e);
+                }
+                created => created?,
+            };
         self.segments.push(segment);
         self.dir_dirty = true;
         Ok(())

@@ -180,8 +180,11 @@ impl StorageFile for MemoryFile {
         len: usize,
         write: W,
     ) -> Result<(), StorageError> {
+        // Doubling first (amortised appends); near the memory's end, only
+        // what this append needs.
         self.data
             .try_reserve(len)
+            .or_else(|_| self.data.try_reserve_exact(len))
             .map_err(|_| StorageError::out_of_memory())?;
         write(&mut self.data);
         Ok(())

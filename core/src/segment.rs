@@ -349,14 +349,23 @@ impl<F: StorageFile> Segment<F> {
         max_ts: u64,
     ) -> Result<()> {
         self.dirty = true;
+        let store_len = self.store.len();
         self.store.file.append_with(frames_len, frames)?;
         // The log checks every record against the index's limit first.
         let entries_len = (records * INDEX_ENTRY_LEN) as usize;
-        self.index.file.append_with(entries_len, |out| {
+        let indexed = self.index.file.append_with(entries_len, |out| {
             let start = out.len();
             entries(out);
             debug_assert_eq!(out.len() - start, entries_len);
-        })?;
+        });
+        if let Err(e) = indexed {
+            if e.is_out_of_memory() {
+                // The index is as it was: so is the store, once the frames
+                // are cut off again (or that cut's error poisons the log).
+                self.store.file.truncate(store_len)?;
+            }
+            return Err(e.into());
+        }
         self.count += records;
         self.max_ts = Some(max_ts);
         Ok(())

@@ -77,6 +77,12 @@ impl<'a, S: Storage> SnapshotReader<'a, S> {
 
     fn fill(&mut self) -> Result<Vec<u8>> {
         let mut chunk = Vec::new();
+        // The header and the trailer, reserved with the chunk's first
+        // record (every allocation here is fallible).
+        reserve(
+            &mut chunk,
+            (SNAPSHOT_HEADER_LEN + SNAPSHOT_TRAILER_LEN) as u64,
+        )?;
         if !self.started {
             self.started = true;
             chunk.extend_from_slice(&SNAPSHOT_MAGIC);
@@ -89,7 +95,8 @@ impl<'a, S: Storage> SnapshotReader<'a, S> {
             match self.records.next() {
                 Some(record) => {
                     let record = record?;
-                    reserve(&mut chunk, frame_len(record.payload.len()))?;
+                    let room = frame_len(record.payload.len()) + SNAPSHOT_TRAILER_LEN as u64;
+                    reserve(&mut chunk, room)?;
                     encode_frame(
                         &mut chunk,
                         record.offset,

@@ -77,13 +77,27 @@ impl StorageErrorKind {
 pub struct StorageError {
     kind: StorageErrorKind,
     detail: String,
+    /// Made by [`StorageError::out_of_memory`].
+    out_of_memory: bool,
 }
 
 impl StorageError {
     /// The error of a buffer that cannot grow: [`StorageErrorKind::NoSpace`],
-    /// "out of memory".
+    /// "out of memory". A file call that returns it changed nothing (its
+    /// content and length are as before the call), so the log does not
+    /// poison itself for it ([`StorageError::is_out_of_memory`]).
     pub fn out_of_memory() -> Self {
-        Self::new(StorageErrorKind::NoSpace, "out of memory")
+        Self {
+            out_of_memory: true,
+            ..Self::new(StorageErrorKind::NoSpace, "out of memory")
+        }
+    }
+
+    /// Whether this is [`StorageError::out_of_memory`]'s error: a call that
+    /// changed nothing. The log undoes the rest of an append that gets it
+    /// and stays writable.
+    pub fn is_out_of_memory(&self) -> bool {
+        self.out_of_memory
     }
 
     /// Creates an error of `kind` with a detail message.
@@ -91,6 +105,7 @@ impl StorageError {
         Self {
             kind,
             detail: detail.into(),
+            out_of_memory: false,
         }
     }
 

@@ -105,6 +105,10 @@ pub struct Faults {
     /// A failed append leaves a random prefix of its bytes in the file (as
     /// a short write does), instead of none.
     pub torn_failed_appends: bool,
+    /// An injected append failure is [`dislog_core::StorageError::out_of_memory`]
+    /// (which changes nothing, as a buffer that cannot grow does) instead
+    /// of an `Injected` error.
+    pub out_of_memory_appends: bool,
 }
 
 /// What a power cut may leave behind, beyond what was synced.

@@ -101,6 +101,9 @@ impl World {
 
     fn injected(&mut self, op: Op, name: &str, n: u64) -> StorageError {
         self.injected += 1;
+        if op == Op::Append && self.faults.out_of_memory_appends {
+            return StorageError::out_of_memory();
+        }
         StorageError::new(
             StorageErrorKind::Injected,
             format!("injected {op:?} failure at operation {n} ({name})"),

@@ -85,7 +85,8 @@ fn reopen(w: &mut Workload) -> Result<(), String> {
                 return Ok(());
             }
             Err(Error::Storage(e))
-                if e.kind() == StorageErrorKind::Injected && attempt < OPEN_TRIES => {}
+                if (e.kind() == StorageErrorKind::Injected || e.is_out_of_memory())
+                    && attempt < OPEN_TRIES => {}
             Err(e) => return Err(format!("reopen after a failure: {e}")),
         }
     }
@@ -191,6 +192,77 @@ fn random_failures() {
             },
         )
     });
+}
+
+/// Appends that run out of memory (the error of a buffer that cannot grow,
+/// which changes nothing): the failing append returns that error, and the
+/// log holds exactly what it held before and stays writable, also when the
+/// failure hit a roll's new segment or a batch that had rolled. Other
+/// writes that fail so (a truncation that creates a segment, a reset)
+/// poison the log as any failed write does; those seeds reopen and go on.
+#[test]
+fn out_of_memory_appends_change_nothing() {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    static KEPT: AtomicU64 = AtomicU64::new(0);
+    static POISONED: AtomicU64 = AtomicU64::new(0);
+    run_seeds(
+        "io_errors",
+        "out_of_memory_appends_change_nothing",
+        300,
+        |seed| {
+            let mut w = workload(
+                seed,
+                Faults {
+                    fail_per_million: 100_000,
+                    fail_kinds: OpSet::NONE.with(Op::Append),
+                    out_of_memory_appends: true,
+                    ..Faults::default()
+                },
+            )?;
+            for i in 0..STEPS {
+                let step = w
+                    .step()
+                    .map_err(|e| format!("step {i}: {e}; {}", w.recent()))?;
+                match step {
+                    Step::Done => {}
+                    Step::Failed(Error::Storage(e)) if e.is_out_of_memory() => {
+                        let Some(log) = w.log.as_mut() else {
+                            reopen(&mut w)?; // the failure was in an open
+                            continue;
+                        };
+                        if let Err(Error::Poisoned(_)) = log.flush() {
+                            let last = w.trace.last().map_or("", String::as_str);
+                            if last.starts_with("append") {
+                                return Err(format!(
+                                    "step {i}: an append out of memory poisoned the log; {}",
+                                    w.recent()
+                                ));
+                            }
+                            POISONED.fetch_add(1, Relaxed);
+                            reopen(&mut w)?;
+                            continue;
+                        }
+                        KEPT.fetch_add(1, Relaxed);
+                        w.check().map_err(|m| {
+                            format!("step {i} after running out of memory: {m}; {}", w.recent())
+                        })?;
+                    }
+                    Step::Failed(e) => {
+                        return Err(format!("step {i} failed with {e}; {}", w.recent()));
+                    }
+                }
+                if w.log.is_none() {
+                    reopen(&mut w)?;
+                }
+            }
+            w.storage.set_faults(Faults::default());
+            w.step()?;
+            w.check().map_err(|e| format!("{e}; {}", w.recent()))
+        },
+    );
+    let (kept, poisoned) = (KEPT.load(Relaxed), POISONED.load(Relaxed));
+    println!("out of memory: {kept} times the log kept going, {poisoned} times poisoned");
+    assert!(kept > 1000, "{kept} kept, {poisoned} poisoned");
 }
 
 /// A failing read returns an error (never other bytes) and does not poison

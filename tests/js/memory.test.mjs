@@ -58,6 +58,32 @@ test('a snapshot larger than the memory left is OUT_OF_MEMORY; the log stays usa
   log.free();
 });
 
+test('an append the engine cannot store is OUT_OF_MEMORY, changes nothing, and the log keeps working', () => {
+  // One large store: its buffer cannot grow once the rest of the memory is
+  // smaller than it, while the binding's 8 MiB copy of the record still fits.
+  const log = new Log({ maxStoreBytes: 1024 * MiB });
+  let e;
+  let n = 0;
+  for (; n < 16; n++) {
+    try {
+      log.append(RECORD);
+    } catch (err) {
+      e = err;
+      break;
+    }
+  }
+  assert.ok(e instanceof RangeError, `${e}`);
+  assert.equal(e.code, 'OUT_OF_MEMORY', e.message);
+  // The engine's error, not the binding's copy.
+  assert.match(e.message, /no space left on device: out of memory/);
+  assert.equal(log.nextOffset, n);
+  assert.deepEqual(log.read(n - 1), RECORD);
+  // Not poisoned: smaller appends still fit.
+  assert.equal(log.append('after'), n);
+  assert.equal(log.readString(n), 'after');
+  log.free();
+});
+
 test('after all that the module still works', () => {
   const log = new Log();
   log.append('still here');

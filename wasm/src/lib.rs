@@ -10,9 +10,10 @@
 //! failure throws a JS `Error` (`TypeError`, `RangeError`) with a stable
 //! `code`, never a wasm trap: nothing here panics on any input, and the
 //! copies this crate makes into wasm memory are reserved fallibly
-//! (`OUT_OF_MEMORY`). The one trap left is core's: a snapshot chunk it
-//! cannot allocate when the memory is already nearly full (see the package
-//! README).
+//! (`OUT_OF_MEMORY`), as are core's snapshot chunks and its in-memory
+//! files: an append that runs out of memory changes nothing and leaves the
+//! log writable. Only small bookkeeping allocations are infallible (see the
+//! package README).
 
 mod convert;
 mod error;
