@@ -152,11 +152,12 @@ fn unshare(bytes: Arc<Vec<u8>>) -> Vec<u8> {
 }
 
 impl WriteBehind {
-    /// Keeps `buf`'s memory for a later [`WriteBehind::spare`] when it is a
-    /// buffer of `size` bytes at least and twice that at most (not a grown
-    /// one), and fewer than [`MAX_SPARES`] are kept.
-    pub fn keep_spare(&self, mut buf: Vec<u8>, size: usize) {
-        if (size..=2 * size).contains(&buf.capacity()) {
+    /// Keeps `buf`'s memory for a later [`WriteBehind::spare`] when it holds
+    /// `size` bytes at least and `most` at most (a buffer grown while the
+    /// one before it was written is kept too: growing one again faults in
+    /// fresh pages), and fewer than [`MAX_SPARES`] are kept.
+    pub fn keep_spare(&self, mut buf: Vec<u8>, size: usize, most: usize) {
+        if (size..=most).contains(&buf.capacity()) {
             let mut spares = lock(&self.spares);
             if spares.len() < MAX_SPARES {
                 buf.clear();
