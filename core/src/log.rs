@@ -478,11 +478,21 @@ impl<S: Storage> Log<S> {
     }
 
     /// Runs a storage write; a failure poisons the log.
+    #[inline]
     fn guard<T>(&mut self, result: Result<T>) -> Result<T> {
-        if let Err(Error::Storage(e)) = &result {
-            self.poisoned = Some(e.clone());
+        if let Err(e) = &result {
+            self.poison(e);
         }
         result
+    }
+
+    /// A write failed with `e`: a storage error poisons the log.
+    #[cold]
+    #[inline(never)]
+    fn poison(&mut self, e: &Error) {
+        if let Error::Storage(e) = e {
+            self.poisoned = Some(e.clone());
+        }
     }
 
     /// Appends a record stamped with the config's clock; returns its offset.
@@ -628,6 +638,7 @@ impl<S: Storage> Log<S> {
     /// What every append checks before it writes anything: the log is
     /// writable, there is a record, the largest (`largest` bytes) fits, and
     /// `count` offsets remain. Returns the first offset.
+    #[inline(always)]
     fn check_append(&self, count: usize, largest: u64) -> Result<u64> {
         self.writable()?;
         if count == 0 {
