@@ -1180,7 +1180,27 @@ impl<S: Storage> Log<S> {
                         continue;
                     }
                 };
-                if expected.is_some_and(|at| at != entry.pos) {
+                if let Some(at) = expected.filter(|&at| at != entry.pos) {
+                    if segment.store.read(at, offset).is_ok() {
+                        // The record is whole where the chain says: only
+                        // the entry is damaged (a torn unsynced index page),
+                        // and reads find the record through the store.
+                        problems.push(Error::Corrupt {
+                            segment: segment.base,
+                            offset: Some(offset),
+                            reason: format!(
+                                "index entry points to {} but the record is intact at {at}, \
+                                 where the previous one ends: the entry is damaged",
+                                entry.pos
+                            ),
+                        });
+                        expected = segment
+                            .store
+                            .frame_end(at, offset)
+                            .ok()
+                            .map(|(header, _)| at + header.frame_len());
+                        continue;
+                    }
                     problems.push(Error::Corrupt {
                         segment: segment.base,
                         offset: Some(offset),
