@@ -628,9 +628,7 @@ impl<S: Storage> Log<S> {
             };
             let base = segment.base;
             segment.close()?;
-            for kind in [FileKind::Store, FileKind::Index] {
-                self.storage.remove(&crate::format::file_name(base, kind))?;
-            }
+            remove_files(&self.storage, base)?;
         }
         Ok(())
     }
@@ -754,9 +752,7 @@ impl<S: Storage> Log<S> {
                 Err(e) if out_of_memory(&e) => {
                     // What the creation made goes again; the sealed segment
                     // stays the active one, and the next append rolls again.
-                    for kind in [FileKind::Store, FileKind::Index] {
-                        self.storage.remove(&crate::format::file_name(base, kind))?;
-                    }
+                    remove_files(&self.storage, base)?;
                     return Err(e);
                 }
                 created => created?,

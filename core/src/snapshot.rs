@@ -77,8 +77,8 @@ impl<'a, S: Storage> SnapshotReader<'a, S> {
 
     fn fill(&mut self) -> Result<Vec<u8>> {
         let mut chunk = Vec::new();
-        // The header and the trailer, reserved with the chunk's first
-        // record (every allocation here is fallible).
+        // Room for the header (first chunk) and the trailer (last chunk),
+        // reserved fallibly as every allocation here is.
         reserve(
             &mut chunk,
             (SNAPSHOT_HEADER_LEN + SNAPSHOT_TRAILER_LEN) as u64,

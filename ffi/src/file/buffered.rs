@@ -19,9 +19,10 @@
 //! they land (are counted in `disk_len`) before this file hands over more,
 //! writes anything itself, is truncated below them, synced or dropped;
 //! until the flight lands, a buffer that fills grows instead of waiting (up
-//! to [`GROW_LIMIT`]), and keeps that size for the next time. A `sync_barrier` (a new store's header) is kept by
-//! whichever write first reaches it: that write syncs the file after the
-//! bytes before the barrier, before the rest. In
+//! to [`GROW_LIMIT`]), and keeps that size for the next time. A
+//! `sync_barrier` (a new store's header) is kept by whichever write first
+//! reaches it: that write syncs the file after the bytes before the
+//! barrier, before the rest. In
 //! *overlay* mode
 //! (every file of a read-only log) nothing is ever written: appends and
 //! truncations change only what this handle shows.
