@@ -600,7 +600,9 @@ dislog_status dislog_len(const struct dislog_t *log,
                          uint64_t *count_out);
 
 /**
- * The bytes of every store and index file of the log.
+ * The bytes of every store and index file of the log. Opens the sealed
+ * segments not opened since a clean close, and fails with the error of one
+ * that does not open (`DISLOG_ERR_CORRUPT` for a damaged one).
  *
  * # Safety
  * `log` is NULL or a live handle; `bytes_out` is NULL or valid for one

@@ -42,6 +42,7 @@ mod removal;
 mod repair;
 mod segment;
 mod shared;
+mod slot;
 mod snapshot;
 mod storage;
 mod store;

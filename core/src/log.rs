@@ -13,6 +13,7 @@ use crate::record::{encode_frame, encode_frames, frame_len, Record, FRAME_HEADER
 use crate::removal::{Detached, Oldest};
 use crate::repair::Repair;
 use crate::segment::{orphan_index_is_ours, remove_files, HeaderSync, Segment};
+use crate::slot::Slot;
 use crate::storage::{
     FileHint, FileKind, FileSyncer, Storage, StorageError, StorageErrorKind, StorageFile,
 };
@@ -47,10 +48,10 @@ pub struct Removed {
 }
 
 impl Removed {
-    fn add<F: StorageFile>(&mut self, segment: &Segment<F>) {
+    fn add(&mut self, segment: &SegmentInfo) {
         self.segments += 1;
-        self.records += segment.count;
-        self.bytes += segment.bytes();
+        self.records += segment.records;
+        self.bytes += segment.store_bytes + segment.index_bytes;
     }
 }
 
@@ -83,10 +84,10 @@ pub struct SegmentInfo {
 pub struct Log<S: Storage> {
     storage: S,
     config: Config,
-    /// Sorted by base offset; the last is the active segment. Every segment
-    /// but the last holds at least one record. Empty only after a failed
-    /// [`Log::reset`], which poisons the log.
-    segments: Vec<Segment<S::File>>,
+    /// Sorted by base offset; the last is the active segment, always open.
+    /// Every segment but the last holds at least one record. Empty only
+    /// after a failed [`Log::reset`], which poisons the log.
+    segments: Vec<Slot<S::File>>,
     repairs: Vec<Repair>,
     poisoned: Option<StorageError>,
     unsynced_bytes: u64,
@@ -113,6 +114,16 @@ pub struct Log<S: Storage> {
 /// nothing.
 fn out_of_memory(e: &Error) -> bool {
     matches!(e, Error::Storage(s) if s.is_out_of_memory())
+}
+
+/// The error of a log without a segment (a failed reset, which poisoned it
+/// with `poisoned`).
+fn no_segment(poisoned: &Option<StorageError>) -> Error {
+    Error::Poisoned(
+        poisoned.clone().unwrap_or_else(|| {
+            StorageError::new(StorageErrorKind::Other, "the log has no segment")
+        }),
+    )
 }
 
 impl<S: Storage> core::fmt::Debug for Log<S> {
@@ -172,12 +183,15 @@ impl<S: Storage> Log<S> {
                 log.dir_dirty = true;
             }
         }
-        let last = stores.last().copied();
-        let mut stores = stores.into_iter();
-        for base in stores.by_ref() {
+        // After a clean close the sealed segments are opened when first
+        // used; each ends where the next begins.
+        let defer = log.storage.segments_intact_at_close() && markers.is_empty();
+        let nexts: Vec<Option<u64>> = stores.iter().skip(1).map(|&b| Some(b)).collect();
+        let mut stores = stores.into_iter().zip(nexts.into_iter().chain([None]));
+        for (base, next) in stores.by_ref() {
             if let Some(prev) = log.segments.last() {
-                if prev.next_offset() != base || prev.count == 0 {
-                    let reason = if prev.count == 0 {
+                if prev.next_offset() != base || prev.count() == 0 {
+                    let reason = if prev.count() == 0 {
                         format!("segment {} before it is empty", prev.base)
                     } else {
                         format!(
@@ -190,7 +204,11 @@ impl<S: Storage> Log<S> {
                     break;
                 }
             }
-            let sealed = Some(base) != last;
+            if let Some(next) = next.filter(|_| defer) {
+                log.segments.push(Slot::deferred(base, next - base));
+                continue;
+            }
+            let sealed = next.is_some();
             let creating = markers.contains(&base);
             let mut segment = Segment::open(
                 &log.storage,
@@ -201,9 +219,9 @@ impl<S: Storage> Log<S> {
                 &mut log.repairs,
             )?;
             segment.header_synced = log.storage.closed_cleanly();
-            log.segments.push(segment);
+            log.segments.push(Slot::open(segment));
         }
-        for base in stores {
+        for (base, _) in stores {
             log.drop_from(base, "an earlier segment was dropped".into())?;
         }
         // The cut a marker names is finished (its segment is there, rewritten
@@ -218,19 +236,19 @@ impl<S: Storage> Log<S> {
         // After a clean close there is nothing to cover (syncing clean files
         // still costs a device flush each: ~4 ms per file on a virtual disk).
         if !log.storage.closed_cleanly() {
-            for segment in &mut log.segments {
+            for segment in log.segments.iter_mut().filter_map(Slot::opened_mut) {
                 segment.dirty = true;
             }
             log.dir_dirty = true;
         }
         if log.segments.is_empty() {
             let base = log.config.initial_offset;
-            log.segments.push(Segment::create(
+            log.segments.push(Slot::open(Segment::create(
                 &log.storage,
                 &log.config,
                 base,
                 HeaderSync::Now,
-            )?);
+            )?));
             log.dir_dirty = true;
         }
         // Whatever the policy: a repair rewrote derived data (an index) that
@@ -248,7 +266,7 @@ impl<S: Storage> Log<S> {
     /// failed, say): a removal that landed without them would lose the next
     /// offset, and offsets would repeat.
     fn recovery_barrier(&mut self) -> Result<()> {
-        for segment in &mut self.segments {
+        for segment in self.opened_mut() {
             segment.dirty = true;
             segment.sync()?;
         }
@@ -300,26 +318,50 @@ impl<S: Storage> Log<S> {
     }
 
     /// The active segment; an error when there is none (a reset failed).
+    /// It is open, but for a sealed segment that became active when the
+    /// ones after it went (a suffix truncation), which this opens.
+    #[inline]
     fn active(&self) -> Result<&Segment<S::File>> {
-        self.segments.last().ok_or_else(|| self.no_segment())
-    }
-
-    fn active_mut(&mut self) -> Result<&mut Segment<S::File>> {
-        match self.segments.len().checked_sub(1) {
-            Some(last) => Ok(&mut self.segments[last]),
+        match self.segments.last() {
+            Some(slot) => slot.get(&self.storage, &self.config),
             None => Err(self.no_segment()),
         }
     }
 
+    #[inline]
+    fn active_mut(&mut self) -> Result<&mut Segment<S::File>> {
+        let Self {
+            segments,
+            storage,
+            config,
+            poisoned,
+            ..
+        } = self;
+        match segments.last_mut() {
+            Some(slot) => slot.get_mut(storage, config),
+            None => Err(no_segment(poisoned)),
+        }
+    }
+
+    /// The segments that are open (a sealed one not opened since a clean
+    /// close has nothing to flush, sync or mark).
+    fn opened_mut(&mut self) -> impl Iterator<Item = &mut Segment<S::File>> {
+        self.segments.iter_mut().filter_map(Slot::opened_mut)
+    }
+
+    /// The segment in slot `i` (which the caller found), opened first if
+    /// it is not open yet.
+    fn slot_segment(&self, i: usize) -> Result<&Segment<S::File>> {
+        self.segments[i].get(&self.storage, &self.config)
+    }
+
     fn no_segment(&self) -> Error {
-        Error::Poisoned(self.poisoned.clone().unwrap_or_else(|| {
-            StorageError::new(StorageErrorKind::Other, "the log has no segment")
-        }))
+        no_segment(&self.poisoned)
     }
 
     /// The offset of the oldest record, `None` when the log is empty.
     pub fn lowest_offset(&self) -> Option<u64> {
-        self.segments.iter().find(|s| s.count > 0).map(|s| s.base)
+        self.segments.iter().find(|s| s.count() > 0).map(|s| s.base)
     }
 
     /// The offset of the newest record, `None` when the log is empty.
@@ -333,7 +375,7 @@ impl<S: Storage> Log<S> {
     pub fn next_offset(&self) -> u64 {
         self.segments
             .last()
-            .map_or(self.config.initial_offset, Segment::next_offset)
+            .map_or(self.config.initial_offset, Slot::next_offset)
     }
 
     /// Whether the log holds no records.
@@ -347,20 +389,43 @@ impl<S: Storage> Log<S> {
             .map_or(0, |low| self.next_offset() - low)
     }
 
-    /// Store and index bytes held, headers included.
-    pub fn size_bytes(&self) -> u64 {
-        self.segments.iter().map(Segment::bytes).sum()
+    /// Store and index bytes held, headers included. Opens the sealed
+    /// segments not open yet (see [`Storage::segments_intact_at_close`]),
+    /// which can fail.
+    pub fn size_bytes(&self) -> Result<u64> {
+        (0..self.segments.len()).try_fold(0, |sum, i| Ok(sum + self.slot_segment(i)?.bytes()))
     }
 
-    /// One description per segment, oldest first.
-    pub fn segments(&self) -> impl ExactSizeIterator<Item = SegmentInfo> + '_ {
-        self.segments.iter().map(|s| SegmentInfo {
+    /// How many segments the log has (opening none).
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// One description per segment, oldest first. Opens the sealed
+    /// segments not open yet, as [`Log::size_bytes`] does.
+    pub fn segments(&self) -> Result<Vec<SegmentInfo>> {
+        (0..self.segments.len()).map(|i| self.info(i)).collect()
+    }
+
+    /// The description of the segment in slot `i`.
+    fn info(&self, i: usize) -> Result<SegmentInfo> {
+        let s = self.slot_segment(i)?;
+        Ok(SegmentInfo {
             base: s.base,
             records: s.count,
             store_bytes: s.store.len(),
             index_bytes: s.index.file.len(),
             max_timestamp: s.max_ts,
         })
+    }
+
+    /// Whether a sealed segment opened after a clean close was found
+    /// damaged, or could not be opened (see
+    /// [`Storage::segments_intact_at_close`]): the backend should then not
+    /// record this log's close as clean, so that the next open checks and
+    /// repairs every segment.
+    pub fn found_damage(&self) -> bool {
+        self.segments.iter().any(Slot::found_damage)
     }
 
     fn out_of_range(&self, offset: u64) -> Error {
@@ -380,14 +445,23 @@ impl<S: Storage> Log<S> {
         }
     }
 
-    pub(crate) fn segment(&self, i: usize) -> Option<&Segment<S::File>> {
-        self.segments.get(i)
+    /// The segment in slot `i`, opened first if needed; `None` past the
+    /// last.
+    pub(crate) fn segment(&self, i: usize) -> Option<Result<&Segment<S::File>>> {
+        self.segments
+            .get(i)
+            .map(|s| s.get(&self.storage, &self.config))
+    }
+
+    /// Slot `i`'s offsets: its base and next offset (opening nothing).
+    pub(crate) fn slot_bounds(&self, i: usize) -> Option<(u64, u64)> {
+        self.segments.get(i).map(|s| (s.base, s.next_offset()))
     }
 
     /// Reads the record at `offset`, checking its checksum. The payload is
     /// borrowed from the storage when the backend allows it.
     pub fn read(&self, offset: u64) -> Result<Record<'_>> {
-        self.segments[self.locate(offset)?].read(offset)
+        self.slot_segment(self.locate(offset)?)?.read(offset)
     }
 
     /// Reads the records at `offsets` and hands each to `f`, in order, with
@@ -414,8 +488,9 @@ impl<S: Storage> Log<S> {
         for k in 0..offsets.len() + 2 * D {
             if let Some(p) = k.checked_sub(2 * D) {
                 let offset = offsets[p];
-                let fast = at[p % D]
-                    .and_then(|(i, pos)| self.segments[i].store.resident_frame(pos, offset));
+                let fast = at[p % D].and_then(|(i, pos)| {
+                    self.segments[i].opened()?.store.resident_frame(pos, offset)
+                });
                 match fast {
                     Some(record) => f(offset, Ok(record)),
                     None => f(offset, self.read(offset)),
@@ -424,7 +499,7 @@ impl<S: Storage> Log<S> {
             if let Some(m) = k.checked_sub(D).filter(|&m| m < offsets.len()) {
                 let offset = offsets[m];
                 at[m % D] = segment[m % D].and_then(|i| {
-                    let segment = &self.segments[i];
+                    let segment = self.segments[i].opened()?;
                     let entry = segment.index.resident_entry(offset - segment.base)?;
                     segment.store.prefetch_frame(entry.pos);
                     Some((i, entry.pos))
@@ -432,8 +507,9 @@ impl<S: Storage> Log<S> {
             }
             if let Some(&offset) = offsets.get(k) {
                 segment[k % D] = self.locate(offset).ok();
-                if let Some(i) = segment[k % D] {
-                    let segment = &self.segments[i];
+                // A segment not open yet is opened by the read of its first
+                // record here (through `Log::read`).
+                if let Some(segment) = segment[k % D].and_then(|i| self.segments[i].opened()) {
                     segment.index.prefetch_entry(offset - segment.base);
                 }
             }
@@ -462,8 +538,8 @@ impl<S: Storage> Log<S> {
     /// running maximum reaches `ts` is the first record whose own timestamp
     /// does. O(segments + log(records per segment)).
     pub fn offset_for_timestamp(&self, ts: u64) -> Result<Option<u64>> {
-        for segment in &self.segments {
-            if let Some(offset) = segment.offset_for_timestamp(ts)? {
+        for i in 0..self.segments.len() {
+            if let Some(offset) = self.slot_segment(i)?.offset_for_timestamp(ts)? {
                 return Ok(Some(offset));
             }
         }
@@ -757,7 +833,7 @@ impl<S: Storage> Log<S> {
                 }
                 created => created?,
             };
-        self.segments.push(segment);
+        self.segments.push(Slot::open(segment));
         self.dir_dirty = true;
         Ok(())
     }
@@ -815,8 +891,7 @@ impl<S: Storage> Log<S> {
         self.writable()?;
         // The active segment is dirty whenever it holds unflushed appends.
         let flushed = self
-            .segments
-            .iter_mut()
+            .opened_mut()
             .filter(|s| s.dirty)
             .try_for_each(Segment::flush);
         self.guard(flushed)
@@ -847,6 +922,7 @@ impl<S: Storage> Log<S> {
         let headers = self
             .segments
             .iter()
+            .filter_map(Slot::opened)
             .filter(|s| s.dirty && !s.header_synced)
             .map(|s| s.base)
             .collect();
@@ -874,7 +950,7 @@ impl<S: Storage> Log<S> {
     /// any failed write does: what is durable is unknown).
     pub fn finish_sync(&mut self, job: SyncJob, outcome: Result<()>) -> Result<()> {
         self.guard(outcome)?;
-        for segment in &mut self.segments {
+        for segment in self.opened_mut() {
             segment.header_synced |= job.headers.contains(&segment.base);
         }
         self.unsynced_bytes = self.unsynced_bytes.saturating_sub(job.unsynced_bytes);
@@ -905,7 +981,7 @@ impl<S: Storage> Log<S> {
     /// again); `None`, with nothing marked, when a file has no syncer.
     fn hand_out_syncers(&mut self) -> Result<Option<Vec<Box<dyn FileSyncer>>>> {
         let mut files = Vec::new();
-        for segment in self.segments.iter_mut().filter(|s| s.dirty) {
+        for segment in self.opened_mut().filter(|s| s.dirty) {
             segment.store.file.flush()?;
             segment.index.file.flush()?;
             match (segment.store.file.syncer(), segment.index.file.syncer()) {
@@ -913,14 +989,14 @@ impl<S: Storage> Log<S> {
                 _ => return Ok(None),
             }
         }
-        for segment in &mut self.segments {
+        for segment in self.opened_mut() {
             segment.dirty = false;
         }
         Ok(Some(files))
     }
 
     fn sync_all(&mut self) -> Result<()> {
-        for segment in &mut self.segments {
+        for segment in self.opened_mut() {
             segment.sync()?;
         }
         if self.dir_dirty {
@@ -952,12 +1028,13 @@ impl<S: Storage> Log<S> {
     pub fn detach(&mut self, which: Oldest) -> Result<Detached<S::File>> {
         self.writable()?;
         let mut removed = Removed::default();
-        let mut total = self.size_bytes();
+        let mut total = match which {
+            Oldest::WhileOverBytes(_) => self.size_bytes()?,
+            _ => 0,
+        };
         let mut segments = Vec::new();
         while self.segments.len() > 1 {
-            let Some(info) = self.segments().next() else {
-                break;
-            };
+            let info = self.info(0)?;
             let goes = match which {
                 Oldest::WhileOverBytes(max) => total > max,
                 Oldest::OlderThan(ts) => info.max_timestamp.is_some_and(|m| m < ts),
@@ -966,10 +1043,9 @@ impl<S: Storage> Log<S> {
             if !goes {
                 break;
             }
-            let segment = self.segments.remove(0);
-            total -= segment.bytes();
-            removed.add(&segment);
-            segments.push(segment);
+            total = total.saturating_sub(info.store_bytes + info.index_bytes);
+            removed.add(&info);
+            segments.push(self.segments.remove(0));
         }
         if let Oldest::Below(lowest) = which {
             let active = self.active()?;
@@ -978,9 +1054,8 @@ impl<S: Storage> Log<S> {
                 // active segment, which exists before the old one goes.
                 let rolled = self.roll();
                 self.guard(rolled)?;
-                let segment = self.segments.remove(0);
-                removed.add(&segment);
-                segments.push(segment);
+                removed.add(&self.info(0)?);
+                segments.push(self.segments.remove(0));
             }
         }
         Ok(Detached { segments, removed })
@@ -1068,7 +1143,7 @@ impl<S: Storage> Log<S> {
         drop(self.storage.create(&marker, MARKER_HINT)?);
         self.storage.sync_dir()?;
         let segment = Segment::create(&self.storage, &self.config, from, HeaderSync::Now)?;
-        self.segments.push(segment);
+        self.segments.push(Slot::open(segment));
         self.segments.remove(0);
         self.dir_dirty = true;
         self.removal_barrier()?;
@@ -1143,12 +1218,12 @@ impl<S: Storage> Log<S> {
         self.rewind(self.config.initial_offset);
         self.remove_all()?;
         let base = self.config.initial_offset;
-        self.segments.push(Segment::create(
+        self.segments.push(Slot::open(Segment::create(
             &self.storage,
             &self.config,
             base,
             HeaderSync::Now,
-        )?);
+        )?));
         self.dir_dirty = true;
         self.poisoned = None;
         self.unsynced_bytes = 0;
@@ -1160,7 +1235,19 @@ impl<S: Storage> Log<S> {
     /// (at most `limit`); an empty list means the log is intact.
     pub fn verify(&self, limit: usize) -> Vec<Error> {
         let mut problems = Vec::new();
-        for segment in &self.segments {
+        for i in 0..self.segments.len() {
+            if problems.len() >= limit {
+                return problems;
+            }
+            // A sealed segment not opened since a clean close is opened
+            // here; one that fails its checks is a problem of its own.
+            let segment = match self.slot_segment(i) {
+                Ok(segment) => segment,
+                Err(e) => {
+                    problems.push(e);
+                    continue;
+                }
+            };
             // Where the previous frame ends, while the chain is unbroken.
             let mut expected = Some(HEADER_LEN);
             for i in 0..segment.count {

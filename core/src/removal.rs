@@ -12,7 +12,8 @@ use alloc::vec::Vec;
 
 use crate::error::Result;
 use crate::log::Removed;
-use crate::segment::{remove_files, Segment};
+use crate::segment::remove_files;
+use crate::slot::Slot;
 use crate::storage::Storage;
 
 /// Which of the oldest segments a removal takes (never the active one,
@@ -38,7 +39,7 @@ pub enum Oldest {
 #[derive(Debug)]
 #[must_use = "the detached segments' files stay until `remove_files` runs"]
 pub struct Detached<F> {
-    pub(crate) segments: Vec<Segment<F>>,
+    pub(crate) segments: Vec<Slot<F>>,
     pub(crate) removed: Removed,
 }
 

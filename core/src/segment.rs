@@ -162,6 +162,60 @@ impl<F: StorageFile> Segment<F> {
         Self::rebuild(store, index, base, Scan::FIRST, repairs)
     }
 
+    /// Opens the sealed segment at `base`, which held `count` records when
+    /// the log was closed cleanly ([`crate::slot::Slot::deferred`]), with
+    /// the checks of [`Segment::open`] and no repair: a header that is not
+    /// the segment's is a `FORMAT` error as there; an index that does not
+    /// describe exactly `count` records ending where the store ends is
+    /// `CORRUPT`. Nothing is written.
+    pub fn open_intact<S: Storage<File = F>>(
+        storage: &S,
+        config: &Config,
+        base: u64,
+        count: u64,
+    ) -> Result<Self> {
+        let (store_hint, index_hint) = hints(config);
+        let store_name = file_name(base, FileKind::Store);
+        let store = open_store(
+            storage.open(&store_name, store_hint)?,
+            &store_name,
+            base,
+            true,
+            false,
+        )?;
+        let index_name = file_name(base, FileKind::Index);
+        let damaged = |what: &str| Error::Corrupt {
+            segment: base,
+            offset: None,
+            reason: format!(
+                "{what}, found when the segment was first used after a clean close: \
+                 the next open of the log checks and repairs it"
+            ),
+        };
+        let index = Index::open(storage.open(&index_name, index_hint)?, &index_name, base)?
+            .ok_or_else(|| damaged("the index header is not this segment's"))?;
+        let (written, last) = index.written_entries()?;
+        if written != count
+            || index.file.len() != entry_pos(written)
+            || !consistent(&store, base, written, last, true)?
+        {
+            return Err(damaged(&format!(
+                "the index holds {written} entries ({} bytes) for {count} records, or its last \
+                 entry does not end the store",
+                index.file.len()
+            )));
+        }
+        Ok(Self {
+            base,
+            store,
+            index,
+            count,
+            max_ts: last.map(|e| e.max_ts),
+            dirty: false,
+            header_synced: true,
+        })
+    }
+
     /// Scans the store from `from`, keeping the longest run of valid frames,
     /// and writes the index for them; the entries before `from.count` are
     /// kept as they are. The leading entries `index` already holds as they

@@ -224,6 +224,21 @@ pub trait Storage {
         false
     }
 
+    /// Whether the previous writer closed the log cleanly, every segment
+    /// checked and intact: the log then opens only its active segment, and
+    /// each sealed one when it is first used (a read, a lookup, a change),
+    /// with the same checks but no repair. A sealed segment found damaged
+    /// then (a file changed since the close) is reported by the call that
+    /// used it, and [`crate::Log::found_damage`] asks the next open to
+    /// check and repair every segment. When `false` (the default, always
+    /// safe), open checks every segment at once and repairs what a crash
+    /// left.
+    ///
+    /// Power loss: no effect on the media.
+    fn segments_intact_at_close(&self) -> bool {
+        false
+    }
+
     /// Whether every write made to the files since they were last checked
     /// is still there as it was made, synced or not: the files' writer
     /// crashed (or lives on) but the machine did not lose power or restart

@@ -122,7 +122,7 @@ fn run(ops: Vec<Op>) {
             }
             Op::RetainBytes(max) => {
                 l.retain_bytes(max).unwrap();
-                assert!(l.size_bytes() <= max || l.segments().len() == 1);
+                assert!(l.size_bytes().unwrap() <= max || l.segment_count() == 1);
                 let now = l.lowest_offset().unwrap_or(l.next_offset());
                 model.drop_below(now);
             }

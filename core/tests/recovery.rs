@@ -63,7 +63,7 @@ fn load(files: &[(String, Vec<u8>)]) -> MemoryStorage {
 /// A closed log of `n` records and the base of its active segment.
 fn closed(config: Config, n: u64) -> (Vec<(String, Vec<u8>)>, u64) {
     let (storage, log) = filled(config, n);
-    let active = log.segments().last().unwrap().base;
+    let active = log.segments().unwrap().into_iter().last().unwrap().base;
     log.close().unwrap();
     (image(&storage), active)
 }
@@ -147,7 +147,7 @@ fn corrupt_record_inside_the_log_is_reported_never_returned() {
     // One record in the middle of the active segment, one at the end of the
     // first (sealed) segment.
     let log = Log::open(load(&files), small()).unwrap();
-    let first = log.segments().next().unwrap();
+    let first = log.segments().unwrap().into_iter().next().unwrap();
     let sealed_last = first.base + first.records - 1;
     let middle = active + 1;
     drop(log);
@@ -314,7 +314,12 @@ fn index_longer_than_the_store_is_cut_back() {
 fn segment_after_a_gap_is_dropped() {
     let (files, active) = closed(small(), 40);
     let log = Log::open(load(&files), small()).unwrap();
-    let bases: Vec<u64> = log.segments().map(|s| s.base).collect();
+    let bases: Vec<u64> = log
+        .segments()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.base)
+        .collect();
     drop(log);
     assert!(bases.len() >= 4);
     // The second segment lost its last record, as a crash without sync may
@@ -674,7 +679,13 @@ fn a_flipped_byte_in_a_long_record_is_reported() {
     let mut log = Log::open(storage.clone(), config).unwrap();
     let mut positions = Vec::new();
     for (i, &len) in sizes.iter().enumerate() {
-        positions.push(log.segments().last().map_or(0, |s| s.store_bytes));
+        positions.push(
+            log.segments()
+                .unwrap()
+                .into_iter()
+                .last()
+                .map_or(0, |s| s.store_bytes),
+        );
         log.append(&body(i, len)).unwrap();
     }
     let batch: Vec<Vec<u8>> = sizes

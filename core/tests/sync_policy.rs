@@ -240,8 +240,8 @@ fn after_an_unclean_open_the_first_roll_makes_the_header_it_seals_durable() {
     drop(log);
     let mut log = Log::open(storage.clone(), config).unwrap();
     let rolls = |log: &mut Log<Counting>| {
-        let before = (storage.syncs().0, log.segments().len());
-        while log.segments().len() == before.1 {
+        let before = (storage.syncs().0, log.segment_count());
+        while log.segment_count() == before.1 {
             log.append(&[7; 10]).unwrap();
         }
         storage.syncs().0 - before.0

@@ -165,9 +165,9 @@ fn first_roll(dir: &std::path::Path, records: u64, sync_first: bool) -> Duration
     if sync_first {
         log.sync().unwrap();
     }
-    let segments = log.segments().len();
+    let segments = log.segment_count();
     let mut longest = Duration::ZERO;
-    while log.segments().len() == segments {
+    while log.segment_count() == segments {
         let start = Instant::now();
         log.append(&[0x7e; 100]).unwrap();
         longest = longest.max(start.elapsed());

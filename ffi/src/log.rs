@@ -237,8 +237,26 @@ impl Log {
     ///
     /// A failed open of a new log leaves nothing behind (no segment file,
     /// no lock file, no directory it created).
+    ///
+    /// After a clean close, only the active segment is opened (and
+    /// checked) here; each sealed segment is opened, with the same checks,
+    /// when a read, a lookup or a change first needs it. A sealed segment
+    /// damaged since the close is then reported as `CORRUPT` by that call
+    /// (and by [`Log::verify`]), and the close of this log is left unclean,
+    /// so that the next open checks and repairs every segment.
+    /// [`Log::open_checked`] does that at once.
     pub fn open(dir: impl AsRef<Path>, config: Config) -> Result<Log> {
         Self::create_with(dir.as_ref(), config, dislog_core::Log::open)
+    }
+
+    /// [`Log::open`] that checks every segment now, and repairs what
+    /// recovery can, as after a crash, even when the last close was clean
+    /// (what `dislog verify --repair` runs).
+    pub fn open_checked(dir: impl AsRef<Path>, config: Config) -> Result<Log> {
+        Self::create_with(dir.as_ref(), config, |storage, config| {
+            storage.check_every_segment();
+            dislog_core::Log::open(storage, config)
+        })
     }
 
     /// [`Log::restore`] and [`Log::open`]: takes the directory, then builds
@@ -449,14 +467,22 @@ impl Log {
         self.reader().is_empty()
     }
 
-    /// Store and index bytes held, headers included.
-    pub fn size_bytes(&self) -> u64 {
+    /// Store and index bytes held, headers included. Opens the sealed
+    /// segments not opened since a clean close, which can fail (see
+    /// [`Log::open`]).
+    pub fn size_bytes(&self) -> Result<u64> {
         self.reader().size_bytes()
     }
 
-    /// One description per segment, oldest first.
-    pub fn segments(&self) -> Vec<SegmentInfo> {
-        self.reader().segments().collect()
+    /// How many segments the log has (opening none).
+    pub fn segment_count(&self) -> usize {
+        self.reader().segment_count()
+    }
+
+    /// One description per segment, oldest first. Opens the sealed
+    /// segments not opened since a clean close, as [`Log::size_bytes`].
+    pub fn segments(&self) -> Result<Vec<SegmentInfo>> {
+        self.reader().segments()
     }
 
     /// Prefix truncation by whole segments: removes every segment whose
@@ -580,11 +606,12 @@ impl Log {
     /// the lock. The next open has nothing to repair.
     pub fn close(self) -> Result<()> {
         let Self { inner, storage, .. } = self;
-        let closed = inner
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner)
-            .close();
-        if closed.is_ok() {
+        let engine = inner.into_inner().unwrap_or_else(PoisonError::into_inner);
+        // A sealed segment found damaged since the open leaves the close
+        // unclean: the next open checks and repairs every segment.
+        let damaged = engine.found_damage();
+        let closed = engine.close();
+        if closed.is_ok() && !damaged {
             if let Some(lock) = storage.lock() {
                 lock.mark_clean();
             }

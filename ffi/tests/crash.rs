@@ -118,28 +118,74 @@ fn an_index_cut_anywhere_is_rebuilt() {
     }
 }
 
-#[test]
-fn a_sealed_store_cut_drops_the_segments_after_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let original = tmp.path().join("original");
-    let total = build(&original);
-    let stores: Vec<(String, u64)> = files(&original)
+/// The log of [`build`] in a copy `dir` of `original`, the second store cut
+/// by 3 bytes; the bases of the second and third segments.
+fn with_second_store_cut(original: &std::path::Path, dir: &std::path::Path) -> (u64, u64) {
+    let stores: Vec<(String, u64)> = files(original)
         .into_iter()
         .filter(|(n, _)| n.ends_with(".store"))
         .collect();
     assert!(stores.len() >= 3);
     let (name, len) = &stores[1];
-    let next_base: u64 = stores[2].0[..20].parse().unwrap();
-    let dir = copy_dir(&original, &tmp.path().join("cut"));
+    let base = |i: usize| -> u64 { stores[i].0[..20].parse().unwrap() };
+    let dir = copy_dir(original, dir);
     cut(&dir.join(name), len - 3);
-    let log = Log::open(&dir, small()).unwrap();
+    (base(1), base(2))
+}
+
+/// What recovery makes of the cut of [`with_second_store_cut`]: the
+/// segments from the damaged one's torn record on are dropped.
+fn check_cut_recovered(log: &Log, next_base: u64, total: u64) {
     let next = log.next_offset();
     assert!(next < next_base && next < total);
-    check_records(&log, 0, next);
+    check_records(log, 0, next);
     assert!(log
         .repairs()
         .iter()
         .any(|r| matches!(r, Repair::SegmentDropped { .. })));
+}
+
+#[test]
+fn a_sealed_store_cut_drops_the_segments_after_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = tmp.path().join("original");
+    let total = build(&original);
+    let dir = tmp.path().join("cut");
+    let (_, next_base) = with_second_store_cut(&original, &dir);
+    let log = Log::open_checked(&dir, small()).unwrap();
+    check_cut_recovered(&log, next_base, total);
+    log.close().unwrap();
+}
+
+#[test]
+fn a_sealed_store_cut_after_a_clean_close_is_found_when_read_and_cut_at_the_next_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = tmp.path().join("original");
+    let total = build(&original);
+    let dir = tmp.path().join("cut");
+    let (damaged, next_base) = with_second_store_cut(&original, &dir);
+    // After a clean close the open checks the active segment only.
+    let log = Log::open(&dir, small()).unwrap();
+    assert!(log.repairs().is_empty(), "{:?}", log.repairs());
+    assert_eq!(log.next_offset(), total);
+    for offset in (0..damaged).chain(next_base..total) {
+        assert_eq!(
+            &*log.read(offset).unwrap().payload,
+            payload(offset).as_slice()
+        );
+    }
+    for _ in 0..2 {
+        let err = log.read(damaged).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Corrupt, "{err}");
+        assert!(err.to_string().contains("next open"), "{err}");
+    }
+    let err = log.reader().iter(0).unwrap().find_map(Result::err).unwrap();
+    assert_eq!(err.code(), ErrorCode::Corrupt, "{err}");
+    assert!(!log.verify(10).is_empty());
+    log.close().unwrap();
+    // That close is not marked clean: the next open checks every segment.
+    let log = Log::open(&dir, small()).unwrap();
+    check_cut_recovered(&log, next_base, total);
     log.close().unwrap();
 }
 

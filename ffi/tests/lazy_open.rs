@@ -27,7 +27,7 @@ fn config() -> Config {
 fn build(dir: &Path) {
     let log = Log::open(dir, config()).unwrap();
     fill(&log, 0, RECORDS);
-    assert!(log.segments().len() >= 10);
+    assert!(log.segment_count() >= 10);
     log.close().unwrap();
 }
 
@@ -134,7 +134,7 @@ fn a_clean_reopen_maps_only_what_is_read() {
     let tmp = tempfile::tempdir().unwrap();
     build(tmp.path());
     let log = Log::open(tmp.path(), config()).unwrap();
-    let segments = log.segments();
+    let segments = log.segments().unwrap();
     let active = segments.last().unwrap().base;
     // At most the active store is mapped (the check of its last record
     // borrows it); no other file is.
@@ -160,7 +160,7 @@ fn corruption_is_found_before_and_after_the_files_are_mapped() {
     let tmp = tempfile::tempdir().unwrap();
     build(tmp.path());
     let log = Log::open(tmp.path(), config()).unwrap();
-    let segments = log.segments();
+    let segments = log.segments().unwrap();
     log.close().unwrap();
     // A record inside a sealed segment, and a sealed segment's last record.
     let inner = &segments[2];
@@ -220,7 +220,7 @@ fn a_torn_index_entry_is_read_through_the_store_after_a_lazy_open() {
     let tmp = tempfile::tempdir().unwrap();
     build(tmp.path());
     let log = Log::open(tmp.path(), config()).unwrap();
-    let segment = log.segments()[3];
+    let segment = log.segments().unwrap()[3];
     log.close().unwrap();
     // Entry `k` (16 bytes each, after the header: FORMAT.md) gets the
     // position of entry `k + 1`, whose frame holds another offset.
@@ -265,7 +265,7 @@ fn a_torn_tail_of_the_active_segment_is_still_cut_on_open() {
     let tmp = tempfile::tempdir().unwrap();
     build(tmp.path());
     let log = Log::open(tmp.path(), config()).unwrap();
-    let active = *log.segments().last().unwrap();
+    let active = *log.segments().unwrap().last().unwrap();
     log.close().unwrap();
     let last = RECORDS - 1;
     corrupt_payload(tmp.path(), active.base, last);

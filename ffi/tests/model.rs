@@ -140,7 +140,7 @@ fn run(seed: u64, dir: &Path) {
                 }
             }
             75..=77 => {
-                let max = rng.below(log.size_bytes() + 1);
+                let max = rng.below(log.size_bytes().unwrap() + 1);
                 log.retain_bytes(max).unwrap();
                 let lowest = log.lowest_offset().unwrap_or(log.next_offset());
                 model.drop_below(lowest);

@@ -242,7 +242,7 @@ fn retention_and_truncation_beside_appends_and_reads_keep_every_kept_record() {
         .iter()
         .filter(|(n, _)| n.ends_with(".store"))
         .count();
-    assert_eq!(stores, log.segments().len());
+    assert_eq!(stores, log.segment_count());
     log.close().unwrap();
 }
 

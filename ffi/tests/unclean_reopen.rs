@@ -77,7 +77,7 @@ fn entries_past_a_lost_store_tail_are_zeroed() {
     let log = Log::open(&dir, config()).unwrap();
     fill(&log, 0, 100);
     log.sync().unwrap();
-    assert_eq!(log.segments().len(), 1);
+    assert_eq!(log.segment_count(), 1);
     let store = active_index(&dir).with_extension("store");
     let synced = std::fs::metadata(&store).unwrap().len();
     fill(&log, 100, 400);

@@ -48,7 +48,7 @@ fn prefix_truncation_never_costs_synced_records() {
             log.append(&[i; 10]).unwrap();
         }
         log.sync().unwrap();
-        assert!(log.segments().len() >= 4);
+        assert!(log.segment_count() >= 4);
         log.truncate(4).unwrap(); // removes segments 0 and 2
         drop(log);
         let media = storage.crash_with(CrashMode::Random {
@@ -330,7 +330,7 @@ fn a_roll_after_an_unclean_open_syncs_the_header_it_seals_unless_a_sync_did() {
             log.sync().unwrap();
         }
         storage.start_trace();
-        while log.segments().len() == 1 {
+        while log.segment_count() == 1 {
             log.append(&[2; 10]).unwrap();
         }
         let store = file_name(0, FileKind::Store);

@@ -142,11 +142,7 @@ fn run(seed: u64, faults: Faults) -> Result<(), String> {
         if std::env::var_os("DISLOG_SIM_TRACE").is_some() {
             println!("{}", w.trace.join("\n"));
             println!("{}", w.storage.trace().join("\n"));
-            println!(
-                "repairs {:?}\nsegments {:?}",
-                log.repairs(),
-                log.segments().collect::<Vec<_>>()
-            );
+            println!("repairs {:?}\nsegments {:?}", log.repairs(), log.segments());
         }
         w.model.check_recovered(&log, Restart::PowerLoss)?;
     }

@@ -61,7 +61,7 @@ fn what_was_appended_before_a_sync_began_survives_whatever_came_between() {
         append(&mut log, &mut rng);
         // A removal whose name change the sync will make durable...
         if rng.chance(1, 2) {
-            let keep = log.size_bytes() * 3 / 4;
+            let keep = log.size_bytes().unwrap() * 3 / 4;
             log.retain_bytes(keep).unwrap();
         }
         let job = log.begin_sync().unwrap();
@@ -71,7 +71,7 @@ fn what_was_appended_before_a_sync_began_survives_whatever_came_between() {
         // before the removals the job has still to make durable.
         append(&mut log, &mut rng);
         if rng.chance(1, 2) {
-            let keep = log.size_bytes() / 2;
+            let keep = log.size_bytes().unwrap() / 2;
             log.retain_bytes(keep).unwrap();
         }
         // A power cut now keeps what the completed sync promised.

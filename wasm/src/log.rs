@@ -328,7 +328,7 @@ impl Log {
     /// Bytes held (segment stores and indexes, headers included).
     #[wasm_bindgen(getter, js_name = sizeBytes)]
     pub fn size_bytes(&self) -> Result<f64, JsValue> {
-        Ok(self.with(|log| Ok(log.size_bytes() as f64))?)
+        Ok(self.with(|log| Ok(log.size_bytes()? as f64))?)
     }
 
     /// Prefix truncation: removes every whole segment whose records all lie
@@ -430,7 +430,8 @@ impl Log {
             // Header, every store's frames, trailer: the exact size, reserved
             // before any chunk is made.
             let frames: u64 = log
-                .segments()
+                .segments()?
+                .iter()
                 .map(|s| s.store_bytes.saturating_sub(HEADER_LEN))
                 .sum();
             let size = (SNAPSHOT_HEADER_LEN + SNAPSHOT_TRAILER_LEN) as u64 + frames;

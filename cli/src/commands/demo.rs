@@ -127,12 +127,12 @@ impl Demo {
         self.report("read", read)?;
         line("\nsegment layout")?;
         let mut table = Vec::new();
-        stat::write_table(&mut table, &stat::segments(&log))?;
+        stat::write_table(&mut table, &stat::segments(&log)?)?;
         io::stdout().lock().write_all(&table)?;
         line(format!(
             "{}, {} on disk\n",
             count_of(log.len(), "record"),
-            format_bytes(log.size_bytes())
+            format_bytes(log.size_bytes().context(|| "measuring the log failed")?)
         ))?;
         self.crash(log)?;
         line(format!(
@@ -249,6 +249,7 @@ impl Demo {
         log.flush().context(|| "flush failed")?;
         let active = log
             .segments()
+            .context(|| "reading the segments failed")?
             .last()
             .copied()
             .ok_or_else(|| CliError::new("the log has no segment"))?;

@@ -69,7 +69,8 @@ fn holds(log: &Log) -> String {
     match (log.lowest_offset(), log.highest_offset()) {
         (Some(low), Some(high)) => format!(
             "the log holds offsets {low} to {high} ({})",
-            format_bytes(log.size_bytes())
+            log.size_bytes()
+                .map_or_else(|e| format!("size unknown: {e}"), format_bytes)
         ),
         _ => format!("the log is empty; next offset {}", log.next_offset()),
     }

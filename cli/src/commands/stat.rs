@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{open_reader, stdout};
 use crate::args::StatArgs;
-use crate::error::Result;
+use crate::error::{Context, Result};
 use crate::units::{count_of, format_bytes, format_count, format_time};
 
 /// One segment with the timestamp of its first record (the index keeps
@@ -19,9 +19,12 @@ pub struct Segment {
     pub first_timestamp: Option<u64>,
 }
 
-/// The segments of `log`, oldest first.
-pub fn segments(log: &Log) -> Vec<Segment> {
-    log.segments()
+/// The segments of `log`, oldest first (a sealed segment that does not
+/// open is an error: see `dislog verify`).
+pub fn segments(log: &Log) -> Result<Vec<Segment>> {
+    Ok(log
+        .segments()
+        .context(|| "reading the segments failed")?
         .into_iter()
         .map(|info| Segment {
             first_timestamp: (info.records > 0)
@@ -29,13 +32,13 @@ pub fn segments(log: &Log) -> Vec<Segment> {
                 .flatten(),
             info,
         })
-        .collect()
+        .collect())
 }
 
 /// `dislog stat`: prints the segment table and totals, or one JSON object.
 pub fn run(args: &StatArgs) -> Result<()> {
     let log = open_reader(&args.dir)?;
-    let segments = segments(&log);
+    let segments = segments(&log)?;
     let mut out = stdout();
     if args.json {
         writeln!(out, "{}", to_json(&log, &segments))?;
@@ -75,7 +78,7 @@ fn write_summary(out: &mut impl Write, log: &Log, segments: &[Segment]) -> std::
     writeln!(
         out,
         "size           {} in {} (stores {}, indexes {})",
-        format_bytes(log.size_bytes()),
+        format_bytes(store + index),
         count_of(segments.len() as u64, "segment"),
         format_bytes(store),
         format_bytes(index)
@@ -126,7 +129,7 @@ fn to_json(log: &Log, segments: &[Segment]) -> serde_json::Value {
         "lowest_offset": log.lowest_offset(),
         "highest_offset": log.highest_offset(),
         "next_offset": log.next_offset(),
-        "size_bytes": log.size_bytes(),
+        "size_bytes": store + index,
         "store_bytes": store,
         "index_bytes": index,
         "first_timestamp": segments.iter().find_map(|s| s.first_timestamp),

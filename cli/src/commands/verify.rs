@@ -3,9 +3,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use dislog::{Error, Log, Repair};
+use dislog::{Config, Error, Log, Repair};
 
-use super::{cannot_open, close, open_existing, say, stdout};
+use super::{cannot_open, close, open_existing, require_log, say, stdout};
 use crate::args::VerifyArgs;
 use crate::error::{CliError, Result, EXIT_CORRUPT};
 use crate::progress;
@@ -75,7 +75,15 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
 /// corrupt segment), that damage is the problem found: it is printed as a
 /// `problem:` line naming the segment, and the error exits 3.
 fn open(dir: &Path, writable: bool) -> Result<Log> {
-    open_existing(dir, writable)?.map_err(|e| {
+    let opened = if writable {
+        // Every segment checked, and repaired, now: not only when first
+        // used, as a plain open after a clean close does.
+        require_log(dir)?;
+        Log::open_checked(dir, Config::default())
+    } else {
+        open_existing(dir, false)?
+    };
+    opened.map_err(|e| {
         let Some(problem) = open_problem(&e) else {
             return CliError::from(e).context(cannot_open(dir));
         };
@@ -110,12 +118,13 @@ fn check(log: &Log, limit: usize, pending: &[Repair]) -> Vec<String> {
 }
 
 fn summary(log: &Log) -> String {
-    let segments = log.segments().len();
+    let segments = log.segment_count();
     format!(
         "{} in {} ({}) verified",
         count_of(log.len(), "record"),
         count_of(segments as u64, "segment"),
-        format_bytes(log.size_bytes())
+        log.size_bytes()
+            .map_or_else(|e| format!("size unknown: {e}"), format_bytes)
     )
 }
 

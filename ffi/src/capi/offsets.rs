@@ -39,14 +39,15 @@ unsafe fn number<T>(
     log: *const dislog_t,
     out: *mut T,
     name: &str,
-    query: impl FnOnce(&Log) -> T,
+    query: impl FnOnce(&Log) -> Result<T, dislog_core::Error>,
 ) -> dislog_status {
     run(|| -> Outcome {
         // SAFETY: the caller's contract above.
         let handle = unsafe { use_handle(log) }?;
         let out = arg_out(out, name)?;
+        let value = query(&handle.log)?;
         // SAFETY: checked non-NULL and writable by the caller's contract.
-        unsafe { put(out, query(&handle.log)) };
+        unsafe { put(out, value) };
         Ok(())
     })
 }
@@ -94,7 +95,7 @@ pub unsafe extern "C" fn dislog_next_offset(
     offset_out: *mut u64,
 ) -> dislog_status {
     // SAFETY: the caller's contract above.
-    unsafe { number(log, offset_out, "offset_out", Log::next_offset) }
+    unsafe { number(log, offset_out, "offset_out", |l| Ok(l.next_offset())) }
 }
 
 /// The number of records held (next offset minus lowest offset).
@@ -105,10 +106,12 @@ pub unsafe extern "C" fn dislog_next_offset(
 #[no_mangle]
 pub unsafe extern "C" fn dislog_len(log: *const dislog_t, count_out: *mut u64) -> dislog_status {
     // SAFETY: the caller's contract above.
-    unsafe { number(log, count_out, "count_out", Log::len) }
+    unsafe { number(log, count_out, "count_out", |l| Ok(l.len())) }
 }
 
-/// The bytes of every store and index file of the log.
+/// The bytes of every store and index file of the log. Opens the sealed
+/// segments not opened since a clean close, and fails with the error of one
+/// that does not open (`DISLOG_ERR_CORRUPT` for a damaged one).
 ///
 /// # Safety
 /// `log` is NULL or a live handle; `bytes_out` is NULL or valid for one

@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rustix::fs::{Mode as FileMode, OFlags};
@@ -46,6 +47,9 @@ struct Shared {
     listed: Mutex<Option<Vec<String>>>,
     /// The thread a writer's files hand their full buffers to.
     behind: Arc<WriteBehind>,
+    /// Whether the log's open is to check every segment even after a clean
+    /// close ([`FileStorage::check_every_segment`]).
+    check_all: AtomicBool,
 }
 
 /// The registration of an open file's name; dropping it releases the name
@@ -179,6 +183,7 @@ impl FileStorage {
                     open: Mutex::default(),
                     listed: Mutex::default(),
                     behind: Arc::default(),
+                    check_all: AtomicBool::new(false),
                 }),
             })
         };
@@ -205,6 +210,7 @@ impl FileStorage {
                 open: Mutex::default(),
                 listed: Mutex::default(),
                 behind: Arc::default(),
+                check_all: AtomicBool::new(false),
             }),
         })
     }
@@ -221,6 +227,14 @@ impl FileStorage {
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.shared.dir
+    }
+
+    /// Makes the log's next open check (and repair) every segment, as after
+    /// a crash, even when the last close was clean: without it the log
+    /// opens its sealed segments only when first used
+    /// ([`Storage::segments_intact_at_close`]).
+    pub fn check_every_segment(&self) {
+        self.shared.check_all.store(true, Ordering::Relaxed);
     }
 
     /// Whether this storage was opened read-only.
@@ -512,6 +526,13 @@ impl Storage for FileStorage {
     /// `Log::close`); a read-only storage never claims it.
     fn closed_cleanly(&self) -> bool {
         self.lock().is_some_and(DirLock::previous_clean)
+    }
+
+    /// The same: a clean close checked every segment (the previous open,
+    /// or the use of each since) and synced it; the log then opens its
+    /// sealed segments when first used.
+    fn segments_intact_at_close(&self) -> bool {
+        self.closed_cleanly() && !self.shared.check_all.load(Ordering::Relaxed)
     }
 
     /// True when the lock file names the running system's boot: the log's

@@ -474,7 +474,10 @@ impl Workload {
                 self.prefix(format!("truncate({to})"), to, move |log| log.truncate(to))
             }
             74..=79 => {
-                let size = self.log().size_bytes();
+                let size = self
+                    .log()
+                    .size_bytes()
+                    .unwrap_or_else(|e| panic!("size_bytes: {e}"));
                 let max = self.rng.below(size + 50);
                 let bound = self.active_base();
                 self.prefix(format!("retain_bytes({max})"), bound, move |log| {
@@ -501,7 +504,11 @@ impl Workload {
     }
 
     fn active_base(&mut self) -> u64 {
-        self.log().segments().last().map_or(0, |s| s.base)
+        let segments = self
+            .log()
+            .segments()
+            .unwrap_or_else(|e| panic!("segments: {e}"));
+        segments.last().map_or(0, |s| s.base)
     }
 
     /// Runs a write that changes nothing the model tracks but `on_ok`.
@@ -612,8 +619,9 @@ impl Workload {
                     .strip_prefix("retain_bytes(")
                     .and_then(|s| s.trim_end_matches(')').parse::<u64>().ok())
                 {
-                    if log.size_bytes() > max && log.segments().len() > 1 {
-                        return Err(format!("{what} left {} bytes", log.size_bytes()));
+                    let size = log.size_bytes().map_err(|e| format!("{what}: size: {e}"))?;
+                    if size > max && log.segment_count() > 1 {
+                        return Err(format!("{what} left {size} bytes"));
                     }
                 }
                 self.model.records = self.model.records.split_off(&new_floor);
