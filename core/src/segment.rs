@@ -120,15 +120,8 @@ impl<F: StorageFile> Segment<F> {
         creating: bool,
         repairs: &mut Vec<Repair>,
     ) -> Result<Self> {
-        let (store_hint, index_hint) = hints(config);
-        let store_name = file_name(base, FileKind::Store);
-        let store = open_store(
-            storage.open(&store_name, store_hint)?,
-            &store_name,
-            base,
-            sealed,
-            creating,
-        )?;
+        let store = open_store(storage, config, base, sealed, creating)?;
+        let index_hint = hints(config).1;
         let index_name = file_name(base, FileKind::Index);
         let index = match storage.open(&index_name, index_hint) {
             Ok(file) => Index::open(file, &index_name, base)?,
@@ -174,15 +167,7 @@ impl<F: StorageFile> Segment<F> {
         base: u64,
         count: u64,
     ) -> Result<Self> {
-        let (store_hint, index_hint) = hints(config);
-        let store_name = file_name(base, FileKind::Store);
-        let store = open_store(
-            storage.open(&store_name, store_hint)?,
-            &store_name,
-            base,
-            true,
-            false,
-        )?;
+        let store = open_store(storage, config, base, true, false)?;
         let index_name = file_name(base, FileKind::Index);
         let damaged = |what: &str| Error::Corrupt {
             segment: base,
@@ -192,8 +177,12 @@ impl<F: StorageFile> Segment<F> {
                  the next open of the log checks and repairs it"
             ),
         };
-        let index = Index::open(storage.open(&index_name, index_hint)?, &index_name, base)?
-            .ok_or_else(|| damaged("the index header is not this segment's"))?;
+        let index = Index::open(
+            storage.open(&index_name, hints(config).1)?,
+            &index_name,
+            base,
+        )?
+        .ok_or_else(|| damaged("the index header is not this segment's"))?;
         let (written, last) = index.written_entries()?;
         if written != count
             || index.file.len() != entry_pos(written)
@@ -544,7 +533,8 @@ impl<F: StorageFile> Segment<F> {
     }
 }
 
-/// Wraps the store file of the segment at `base` after checking its header.
+/// Opens the store file of the segment at `base` and wraps it after
+/// checking its header.
 ///
 /// A header that is unwritten or torn ([`torn_header`]: each byte the one
 /// written or zero, or all zero, or short) is a creation cut short by a
@@ -556,13 +546,15 @@ impl<F: StorageFile> Segment<F> {
 /// file is damaged, and left as it is: a `FORMAT` error, like any other bad
 /// header (from [`Store::open`]), instead of a store emptied and every
 /// later segment dropped with it.
-fn open_store<F: StorageFile>(
-    mut file: F,
-    name: &str,
+fn open_store<S: Storage>(
+    storage: &S,
+    config: &Config,
     base: u64,
     sealed: bool,
     creating: bool,
-) -> Result<Store<F>> {
+) -> Result<Store<S::File>> {
+    let name = &file_name(base, FileKind::Store);
+    let mut file = storage.open(name, hints(config).0)?;
     let header = header_of(&file)?;
     let unwritten = match check_header(name, FileKind::Store, base, &header) {
         Ok(HeaderState::Valid { .. }) => false,
