@@ -127,6 +127,29 @@ fn verify_finds_a_flipped_payload_byte_in_a_sealed_segment() {
 }
 
 #[test]
+fn verify_reports_and_repair_rewrites_a_damaged_middle_index_entry() {
+    let (_dir, log) = small_segments(100);
+    let index = stores(&log)[0].with_extension("index");
+    let intact = std::fs::read(&index).unwrap();
+    // Entry 1's position (file header 24 bytes, entries 16 bytes each).
+    flip_byte(&index, 24 + 16 + 1);
+    let out = run(&["verify", s(&log)]);
+    assert_error(&out, 3, &["1 problem found"]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("the entry is damaged"), "{stdout}");
+    // Reads go around the entry through the store.
+    assert_eq!(ok(&["read", s(&log)]).lines().count(), 100);
+    let repaired = ok(&["verify", "--repair", s(&log)]);
+    assert!(
+        repaired.contains("repaired: segment 0: index rebuilt from the store"),
+        "{repaired}"
+    );
+    assert_eq!(std::fs::read(&index).unwrap(), intact);
+    let out = ok(&["verify", s(&log)]);
+    assert!(out.starts_with("ok: 100 records in "), "{out}");
+}
+
+#[test]
 fn verify_reports_and_repair_cuts_a_torn_tail() {
     let (_dir, log) = small_segments(100);
     let last = stores(&log).pop().unwrap();

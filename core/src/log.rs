@@ -1230,6 +1230,36 @@ impl<S: Storage> Log<S> {
         self.sync()
     }
 
+    /// Rewrites from its store the index of every segment where an index
+    /// entry contradicts the store's frames while every record checks (a
+    /// damaged middle entry, left by a torn unsynced index page or by the
+    /// media: reads go around it through the store, [`Log::verify`]
+    /// reports it, and the fast check of an open looks at the last entry
+    /// only), then syncs. A segment with a corrupt record is left as it is:
+    /// its reads report the record, and [`Log::truncate`] or
+    /// [`Log::truncate_suffix`] remove it. Reads every record of every
+    /// segment; returns what was rebuilt. A failure poisons the log.
+    pub fn repair_indexes(&mut self) -> Result<Vec<Repair>> {
+        self.writable()?;
+        let mut repairs = Vec::new();
+        for i in 0..self.segments.len() {
+            if !self.slot_segment(i)?.index_contradicts_intact_store()? {
+                continue;
+            }
+            let Some(segment) = self.segments[i].take() else {
+                continue;
+            };
+            // On failure the slot stays unopened: its next use opens it
+            // again, with the checks of a first use.
+            let rebuilt = segment.rebuild_index(&mut repairs);
+            self.segments[i] = Slot::open(self.guard(rebuilt)?);
+        }
+        if !repairs.is_empty() {
+            self.sync()?;
+        }
+        Ok(repairs)
+    }
+
     /// Reads every record, checking its checksum, and checks that index
     /// entries follow each other in the store. Returns every problem found
     /// (at most `limit`); an empty list means the log is intact.

@@ -205,6 +205,33 @@ impl<F: StorageFile> Segment<F> {
         })
     }
 
+    /// Whether an index entry differs from the one the store's frames give
+    /// (a damaged middle entry, which reads and iteration go around and
+    /// `verify` reports) while every record checks and the frames fill the
+    /// store exactly: an index that [`Segment::rebuild_index`] rewrites
+    /// without cutting anything. Reads every frame.
+    pub fn index_contradicts_intact_store(&self) -> Result<bool> {
+        let mut pos = HEADER_LEN;
+        let mut max_ts: Option<u64> = None;
+        let mut contradicts = false;
+        for i in 0..self.count {
+            let Ok(record) = self.store.frame(pos, self.base + i) else {
+                return Ok(false);
+            };
+            let ts = max_ts.map_or(record.timestamp, |m| m.max(record.timestamp));
+            max_ts = Some(ts);
+            contradicts |= self.index.entry(i).ok() != Some(Entry { pos, max_ts: ts });
+            pos += frame_len(record.payload.len());
+        }
+        Ok(contradicts && pos == self.store.len())
+    }
+
+    /// Rewrites the index from the store ([`Segment::rebuild`] over the
+    /// whole store), pushing what it repaired onto `repairs`.
+    pub fn rebuild_index(self, repairs: &mut Vec<Repair>) -> Result<Self> {
+        Self::rebuild(self.store, self.index, self.base, Scan::FIRST, repairs)
+    }
+
     /// Scans the store from `from`, keeping the longest run of valid frames,
     /// and writes the index for them; the entries before `from.count` are
     /// kept as they are. The leading entries `index` already holds as they

@@ -112,6 +112,14 @@ impl<F: StorageFile> Slot<F> {
         self.damaged.load(Ordering::Relaxed)
     }
 
+    /// Takes the segment out, if it is open, leaving the slot as one to be
+    /// opened when next used (with the records it holds now).
+    pub fn take(&mut self) -> Option<Segment<F>> {
+        let segment = core::mem::replace(&mut self.segment, spin::Once::new()).try_into_inner()?;
+        self.count = segment.count;
+        Some(segment)
+    }
+
     /// Closes the segment's files cleanly, if it was opened.
     pub fn close(self) -> Result<()> {
         self.segment.try_into_inner().map_or(Ok(()), Segment::close)

@@ -280,6 +280,51 @@ fn flipped_middle_index_entry_reads_through_the_store_and_is_reported() {
     assert!(message.contains("offset 1"), "{message}");
 }
 
+/// `repair_indexes` rewrites the index of a segment whose middle entry is
+/// damaged over intact records, back to what it was, and durably; the
+/// reopened log verifies clean.
+#[test]
+fn a_damaged_middle_index_entry_is_rewritten_by_repair_indexes() {
+    let (files, _) = closed(small(), 20);
+    let mut damaged = files.clone();
+    set(&mut damaged, &index(0), |b| b[24 + 16 + 2] ^= 0xff);
+    let storage = load(&damaged);
+    let mut log = Log::open(storage.clone(), small()).unwrap();
+    assert_eq!(log.verify(10).len(), 1);
+    let repairs = log.repair_indexes().unwrap();
+    assert!(
+        matches!(
+            repairs.as_slice(),
+            [Repair::IndexRebuilt { segment: 0, .. }]
+        ),
+        "{repairs:?}"
+    );
+    assert!(log.verify(10).is_empty(), "{:?}", log.verify(10));
+    // Nothing left to repair; the records are all there.
+    assert!(log.repair_indexes().unwrap().is_empty());
+    assert_eq!(all(&log).len(), 20);
+    log.close().unwrap();
+    assert_eq!(image(&storage), files);
+}
+
+/// A segment with a corrupt record is not repair_indexes' to change, even
+/// when one of its index entries is damaged too: nothing is cut or
+/// rewritten, and the read of that record still reports it.
+#[test]
+fn repair_indexes_leaves_a_segment_with_a_corrupt_record_as_it_is() {
+    let (mut files, _) = closed(small(), 20);
+    set(&mut files, &index(0), |b| b[24 + 16 + 2] ^= 0xff);
+    // The last byte of the first record's payload.
+    let last_payload_byte = 24 + 24 + payload(0).len() - 1;
+    set(&mut files, &store(0), |b| b[last_payload_byte] ^= 0x01);
+    let storage = load(&files);
+    let mut log = Log::open(storage.clone(), small()).unwrap();
+    assert!(log.repair_indexes().unwrap().is_empty());
+    assert_eq!(log.read(0).unwrap_err().code(), ErrorCode::Corrupt);
+    log.close().unwrap();
+    assert_eq!(image(&storage), files);
+}
+
 #[test]
 fn preallocated_zero_tail_is_trimmed_without_a_scan() {
     let (mut files, active) = closed(small(), 20);

@@ -43,8 +43,15 @@ fn summary(times: &mut [f64]) -> (f64, f64) {
 
 fn main() -> dislog::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let records: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
-    let runs: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(200).max(1);
+    let records: u64 = args
+        .get(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let runs: usize = args
+        .get(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(200)
+        .max(1);
     let parent = match args.get(3) {
         Some(dir) => dir.into(),
         None if Path::new("target").is_dir() => "target".into(),

@@ -499,6 +499,14 @@ impl Log {
         self.syncing.take(|| self.writer()?.truncate_suffix(from))
     }
 
+    /// Rewrites from its store the index of every segment where an index
+    /// entry contradicts the store while every record checks, durably; see
+    /// [`dislog_core::Log::repair_indexes`]. Reads every record; appends and
+    /// reads wait meanwhile.
+    pub fn repair_indexes(&self) -> Result<Vec<Repair>> {
+        self.syncing.take(|| self.writer()?.repair_indexes())
+    }
+
     /// Removes the oldest segments while the log holds more than
     /// `max_bytes`; never the active segment. Appends and reads wait only
     /// while the segments are taken out of the log, not for their files'

@@ -7,7 +7,7 @@ use dislog::{Config, Error, Log, Repair};
 
 use super::{cannot_open, close, open_existing, require_log, say, stdout};
 use crate::args::VerifyArgs;
-use crate::error::{CliError, Result, EXIT_CORRUPT};
+use crate::error::{CliError, Context, Result, EXIT_CORRUPT};
 use crate::progress;
 use crate::units::{count_of, format_bytes, format_count};
 
@@ -18,7 +18,13 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     let mut out = stdout();
     let (problems, summary, recoverable) = if args.repair {
         let log = open(&args.dir, true)?;
-        let repairs = log.repairs();
+        let mut repairs = log.repairs();
+        // What the fast check of an open does not look at: index entries
+        // in the middle of a segment.
+        repairs.extend(
+            log.repair_indexes()
+                .context(|| "rewriting damaged indexes failed")?,
+        );
         if repairs.is_empty() {
             writeln!(out, "nothing to repair: the log was closed cleanly")?;
         }
