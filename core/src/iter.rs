@@ -104,13 +104,8 @@ impl<'a, S: Storage> Iter<'a, S> {
             return Ok(Self::empty(log));
         }
         let segment = log.locate(from)?;
-        let pos = match log.segment(segment) {
-            Some(s) => {
-                let s = s?;
-                s.position(from - s.base)?
-            }
-            None => HEADER_LEN,
-        };
+        let s = log.slot_segment(segment)?;
+        let pos = s.position(from - s.base)?;
         Ok(Self {
             log,
             window: Window::Empty,
@@ -204,6 +199,12 @@ impl<'a, S: Storage> Iter<'a, S> {
         Some(record)
     }
 
+    /// Ends the iteration at the current offset (after an error).
+    fn stop(&mut self) {
+        self.end = self.offset;
+        self.rest_end = self.offset;
+    }
+
     /// Everything else: the end of a segment, a new window, a record that
     /// is not in the window or does not check (read through the store,
     /// which names the fault).
@@ -212,18 +213,16 @@ impl<'a, S: Storage> Iter<'a, S> {
             return Some(Err(error));
         }
         while self.offset < self.end {
-            let (_, next) = self.log.slot_bounds(self.segment)?;
-            if self.offset >= next {
+            if self.offset >= self.log.slot_end(self.segment)? {
                 self.segment += 1;
                 self.pos = HEADER_LEN;
                 self.window = Window::Empty;
                 continue;
             }
-            let segment = match self.log.segment(self.segment)? {
+            let segment = match self.log.slot_segment(self.segment) {
                 Ok(segment) => segment,
                 Err(e) => {
-                    self.end = self.offset;
-                    self.rest_end = self.offset;
+                    self.stop();
                     return Some(Err(e));
                 }
             };
@@ -248,10 +247,7 @@ impl<'a, S: Storage> Iter<'a, S> {
                     self.rest_end = self.end.min(segment.next_offset());
                     self.checked = 0;
                 }
-                Err(_) => {
-                    self.end = self.offset;
-                    self.rest_end = self.offset;
-                }
+                Err(_) => self.stop(),
             }
             return Some(item);
         }

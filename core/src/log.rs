@@ -351,7 +351,7 @@ impl<S: Storage> Log<S> {
 
     /// The segment in slot `i` (which the caller found), opened first if
     /// it is not open yet.
-    fn slot_segment(&self, i: usize) -> Result<&Segment<S::File>> {
+    pub(crate) fn slot_segment(&self, i: usize) -> Result<&Segment<S::File>> {
         self.segments[i].get(&self.storage, &self.config)
     }
 
@@ -445,17 +445,10 @@ impl<S: Storage> Log<S> {
         }
     }
 
-    /// The segment in slot `i`, opened first if needed; `None` past the
-    /// last.
-    pub(crate) fn segment(&self, i: usize) -> Option<Result<&Segment<S::File>>> {
-        self.segments
-            .get(i)
-            .map(|s| s.get(&self.storage, &self.config))
-    }
-
-    /// Slot `i`'s offsets: its base and next offset (opening nothing).
-    pub(crate) fn slot_bounds(&self, i: usize) -> Option<(u64, u64)> {
-        self.segments.get(i).map(|s| (s.base, s.next_offset()))
+    /// The offset after slot `i`'s last record (opening nothing); `None`
+    /// past the last slot.
+    pub(crate) fn slot_end(&self, i: usize) -> Option<u64> {
+        self.segments.get(i).map(Slot::next_offset)
     }
 
     /// Reads the record at `offset`, checking its checksum. The payload is
